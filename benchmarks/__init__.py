@@ -1,0 +1,1 @@
+"""autodocs benchmark suite: ``python -m benchmarks [--quick] [--write-docs] [SUITE ...]``."""

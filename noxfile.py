@@ -1,0 +1,74 @@
+"""Contributor tasks. Every session installs exactly what uv.lock pins (``uv sync --locked``).
+
+Sessions: ``tests`` (full suite on asyncio and trio, branch coverage), ``lint`` (ruff),
+``typecheck`` (mypy --strict on src/), ``bench`` (``-- --quick`` for the CI smoke run) and
+``demo`` (the core's offline demo).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHONS = nox.project.python_versions(PYPROJECT)
+
+# uv verifies TLS with the operating system's trust store, so that installs work behind
+# TLS-inspecting proxies whose CA is installed there (and not in uv's bundled roots).
+os.environ.setdefault("UV_SYSTEM_CERTS", "1")
+
+
+def sync(session: nox.Session, *groups: str, extras: tuple[str, ...] = ()) -> None:
+    """Install the project and the given dependency groups, exactly as locked, into the venv."""
+    args = ["uv", "sync", "--locked", "--no-default-groups"]
+    args += [f"--group={g}" for g in groups]
+    args += [f"--extra={e}" for e in extras]
+    session.run_install(
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite (every async test on asyncio and trio) with coverage."""
+    sync(session, "test")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", success_codes=[0, 1])
+    session.run("coverage", "report")
+
+
+@nox.session(python=PYTHONS[-1])
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting with ruff."""
+    sync(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS[-1])
+def typecheck(session: nox.Session) -> None:
+    """Type-check src/ with mypy --strict."""
+    sync(session, "typing")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHONS[-1])
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; ``-- --quick`` for a short smoke run (what CI runs)."""
+    sync(session, "bench")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1])
+def demo(session: nox.Session) -> None:
+    """Run the core's offline demo (pass ``-- --backend trio`` to use trio)."""
+    sync(session)
+    session.run("python", "-m", "autodocs_core", *session.posargs)

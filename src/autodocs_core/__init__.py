@@ -1,0 +1,61 @@
+"""autodocs_core: accurate, version-specific package documentation on a resilient, anyio core.
+
+The public surface: the error hierarchy (:mod:`autodocs_core.errors`), the resilience primitives
+(:mod:`autodocs_core.resilience`) and test helpers (:mod:`autodocs_core.testing`). Serialisation
+helpers load cattrs lazily, so ``import autodocs_core`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import AutodocsError as AutodocsError
+from .resilience import Backoff as Backoff
+from .resilience import BreakerConfig as BreakerConfig
+from .resilience import CircuitBreaker as CircuitBreaker
+from .resilience import CircuitState as CircuitState
+from .resilience import Deadline as Deadline
+from .resilience import ErrorPayload as ErrorPayload
+from .resilience import FailedItem as FailedItem
+from .resilience import Hooks as Hooks
+from .resilience import Jitter as Jitter
+from .resilience import PartialResult as PartialResult
+from .resilience import Resilience as Resilience
+from .resilience import RetryBudget as RetryBudget
+from .resilience import RetryPolicy as RetryPolicy
+
+if TYPE_CHECKING:
+    from ._serde import structure as structure
+    from ._serde import unstructure as unstructure
+
+__all__ = [
+    "AutodocsError",
+    "Backoff",
+    "BreakerConfig",
+    "CircuitBreaker",
+    "CircuitState",
+    "Deadline",
+    "ErrorPayload",
+    "FailedItem",
+    "Hooks",
+    "Jitter",
+    "PartialResult",
+    "Resilience",
+    "RetryBudget",
+    "RetryPolicy",
+    "__version__",
+    "structure",
+    "unstructure",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("autodocs")
+    if name in ("structure", "unstructure"):
+        from . import _serde
+
+        return getattr(_serde, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

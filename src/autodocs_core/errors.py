@@ -1,0 +1,580 @@
+"""The one exception hierarchy of autodocs.
+
+Every failure that autodocs reports is an :class:`AutodocsError`. Each error carries a stable
+machine code (``error_type``), a human ``message``, structured ``details``, ``suggestions`` and
+``recovery_actions`` that a person or an AI assistant can act on, and two class-level facts that the
+resilience layer acts on: whether the error is worth retrying (``retryable``) and what it says about
+the upstream's health (``breaker_outcome``: ``"failure"``, ``"success"`` or ``"ignore"``)::
+
+    AutodocsError                    error_type               retryable  breaker
+    ├── InvalidInputError            invalid_input            no         ignore
+    ├── ConfigError                  config_error             no         ignore
+    ├── CacheError                   cache_error              no         ignore
+    ├── NotFoundError                not_found                no         success
+    │   ├── PackageNotFoundError     package_not_found        no         success
+    │   └── VersionNotFoundError     version_not_found        no         success
+    ├── UpstreamError                upstream_error           yes        failure
+    │   ├── UpstreamTimeout          timeout                  yes        failure
+    │   ├── UpstreamNetworkError     network_error            yes        failure
+    │   │   └── UpstreamConnectError connect_error            yes        failure
+    │   ├── TLSError                 tls_error                no         ignore
+    │   ├── RateLimited              rate_limited             yes        ignore
+    │   ├── UpstreamServerError      upstream_5xx             yes        failure
+    │   ├── UpstreamClientError      upstream_4xx             no         success
+    │   ├── ResponseTooLarge         response_too_large       no         ignore
+    │   └── MalformedResponse        malformed_response       yes        failure
+    ├── InternalError                internal_error           no         ignore
+    ├── CircuitOpenError             circuit_open             no         ignore
+    ├── DeadlineExceeded             deadline_exceeded        no         ignore
+    └── RetryBudgetExhausted         retry_budget_exhausted   no         ignore
+
+``to_payload()`` gives exactly ``{"error", "error_type", "details", "suggestions",
+"recovery_actions"}``, the format that the MCP tools return as their error text.
+
+Rate limiting does not count against the breaker: a server that answers 429 is alive and says
+exactly when to come back, which the retry loop honours. A 404 or another 4xx proves that the
+upstream answers, so it counts as a success for a half-open probe.
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "AutodocsError",
+    "BreakerOutcome",
+    "CacheError",
+    "CircuitOpenError",
+    "ConfigError",
+    "DeadlineExceeded",
+    "InternalError",
+    "InvalidInputError",
+    "MalformedResponse",
+    "NotFoundError",
+    "PackageNotFoundError",
+    "RateLimited",
+    "ResponseTooLarge",
+    "RetryBudgetExhausted",
+    "TLSError",
+    "UpstreamClientError",
+    "UpstreamConnectError",
+    "UpstreamError",
+    "UpstreamNetworkError",
+    "UpstreamServerError",
+    "UpstreamTimeout",
+    "VersionNotFoundError",
+    "redact_url",
+]
+
+BreakerOutcome = Literal["failure", "success", "ignore"]
+"""What an error says about the upstream: it failed, it answered (healthy), or nothing."""
+
+_Details = Mapping[str, Any]
+
+
+def redact_url(url: str) -> str:
+    """Return *url* with any user name and password replaced by ``***``.
+
+    Credentials must never reach logs or error messages. Unparseable input is returned with
+    everything before the last ``@`` of its authority removed.
+
+    Args:
+        url: Any URL-like string.
+
+    Returns:
+        The same URL without credentials.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        scheme, sep, rest = url.partition("://")
+        if sep and "@" in rest.split("/", 1)[0]:
+            return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _details(kwargs: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Pop ``details`` from a subclass's *kwargs* and add its own structured *fields*."""
+    details = dict(kwargs.pop("details", None) or {})
+    details.update(fields)
+    return details
+
+
+def _clean_seconds(value: float | None) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return max(0.0, value)
+
+
+class AutodocsError(Exception):
+    """Base class of every error autodocs raises.
+
+    Args:
+        message: One sentence for a person: what went wrong.
+        details: Structured facts (JSON-compatible values) for programs and logs.
+        suggestions: What the caller can change to succeed.
+        recovery_actions: Concrete next steps (tools to call, commands to run).
+
+    Attributes:
+        error_type: Stable machine code of the error kind (class-level).
+        retryable: Whether the retry loop may try again (class-level).
+        breaker_outcome: What the error says about the upstream's health (class-level).
+
+    .. versionadded:: 0.1.0
+    """
+
+    error_type: ClassVar[str] = "autodocs_error"
+    retryable: ClassVar[bool] = False
+    breaker_outcome: ClassVar[BreakerOutcome] = "ignore"
+    default_suggestions: ClassVar[tuple[str, ...]] = ("Try again; if it persists, check the logs.",)
+    default_recovery_actions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: _Details | None = None,
+        suggestions: Iterable[str] | None = None,
+        recovery_actions: Iterable[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+        self.suggestions: tuple[str, ...] = (
+            tuple(suggestions) if suggestions is not None else self.default_suggestions
+        )
+        self.recovery_actions: tuple[str, ...] = (
+            tuple(recovery_actions)
+            if recovery_actions is not None
+            else self.default_recovery_actions
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        """Return the error as the JSON-compatible payload the tools send to clients.
+
+        Returns:
+            A dict with exactly the keys ``error``, ``error_type``, ``details``, ``suggestions``
+            and ``recovery_actions``.
+        """
+        return {
+            "error": self.message,
+            "error_type": self.error_type,
+            "details": dict(self.details),
+            "suggestions": list(self.suggestions),
+            "recovery_actions": list(self.recovery_actions),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, details={self.details!r})"
+
+
+class InvalidInputError(AutodocsError):
+    """The caller's input is malformed (a package name, a version specifier, an argument)."""
+
+    error_type = "invalid_input"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "Check the value against the documented format and try again.",
+    )
+
+
+class ConfigError(AutodocsError):
+    """A configuration value is missing, malformed or out of range.
+
+    The message names the setting, the value and the allowed range.
+    """
+
+    error_type = "config_error"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "Fix the named setting (environment variable or flag) and restart.",
+    )
+
+
+class CacheError(AutodocsError):
+    """The documentation cache could not be read or written."""
+
+    error_type = "cache_error"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "Check that the cache directory exists and is writable (AUTODOCS_CACHE_DIR).",
+    )
+    default_recovery_actions: ClassVar[tuple[str, ...]] = (
+        "Clear the cache with 'autodocs cache clear'.",
+    )
+
+
+class NotFoundError(AutodocsError):
+    """The upstream answered that the requested resource does not exist (HTTP 404/410)."""
+
+    error_type = "not_found"
+    breaker_outcome: ClassVar[BreakerOutcome] = "success"
+    default_suggestions: ClassVar[tuple[str, ...]] = ("Check the name and version you asked for.",)
+
+
+class PackageNotFoundError(NotFoundError):
+    """No package of this name exists on the index.
+
+    Args:
+        name: The (normalised) package name that was looked up.
+        index_url: The index that was asked.
+    """
+
+    error_type = "package_not_found"
+
+    def __init__(self, name: str, *, index_url: str | None = None, **kwargs: Any) -> None:
+        details: dict[str, Any] = {"package_name": name}
+        if index_url is not None:
+            details["index_url"] = redact_url(index_url)
+        kwargs.setdefault(
+            "suggestions",
+            (
+                f"Check the spelling of '{name}': distribution names can differ from import "
+                "names (e.g. 'beautifulsoup4' for 'bs4', 'pyyaml' for 'yaml').",
+                "Check that the package is published on the configured index (AUTODOCS_INDEX_URL).",
+            ),
+        )
+        kwargs.setdefault(
+            "recovery_actions",
+            ("Use 'scan_dependencies' to list the exact names your project depends on.",),
+        )
+        super().__init__(f"Package '{name}' was not found on the index", details=details, **kwargs)
+        self.name = name
+
+
+class VersionNotFoundError(NotFoundError):
+    """The package exists, but no release matches the requested version or specifier.
+
+    Args:
+        name: The package name.
+        constraint: The version or specifier that matched nothing.
+        nearest: Existing versions closest to the request, best first.
+    """
+
+    error_type = "version_not_found"
+
+    def __init__(
+        self, name: str, constraint: str, *, nearest: Iterable[str] = (), **kwargs: Any
+    ) -> None:
+        nearest_list = list(nearest)[:10]
+        kwargs.setdefault(
+            "suggestions",
+            (
+                (f"Available versions near the request: {', '.join(nearest_list)}.",)
+                if nearest_list
+                else ()
+            )
+            + ("Relax the version constraint, or omit it to get the latest release.",),
+        )
+        super().__init__(
+            f"No release of '{name}' matches '{constraint}'",
+            details={
+                "package_name": name,
+                "version_constraint": constraint,
+                "nearest_versions": nearest_list,
+            },
+            **kwargs,
+        )
+        self.name = name
+        self.constraint = constraint
+        self.nearest = tuple(nearest_list)
+
+
+class UpstreamError(AutodocsError):
+    """The upstream (the package index) failed to give a usable answer.
+
+    Args:
+        message: What happened.
+        url: The URL asked (credentials are redacted before it is stored).
+        **kwargs: Passed to :class:`AutodocsError`.
+    """
+
+    error_type = "upstream_error"
+    retryable = True
+    breaker_outcome: ClassVar[BreakerOutcome] = "failure"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The index may be having trouble; try again in a minute.",
+    )
+    default_recovery_actions: ClassVar[tuple[str, ...]] = (
+        "Call 'health_check' to see the index and breaker status.",
+    )
+
+    def __init__(self, message: str, *, url: str | None = None, **kwargs: Any) -> None:
+        details = _details(kwargs, **({"url": redact_url(url)} if url is not None else {}))
+        super().__init__(message, details=details, **kwargs)
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer within the time allowed for one attempt."""
+
+    error_type = "timeout"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The index is slow or not answering; try again shortly.",
+        "If you are behind a proxy, check that it forwards requests to the index.",
+    )
+
+
+class UpstreamNetworkError(UpstreamError):
+    """The connection failed while a request or response was in transit (reset, closed early)."""
+
+    error_type = "network_error"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The connection to the index dropped; try again shortly.",
+    )
+
+
+class UpstreamConnectError(UpstreamNetworkError):
+    """No connection could be made to the upstream.
+
+    ``details["reason"]`` says why: ``"dns"`` (the name did not resolve), ``"refused"`` (nothing
+    listens there) or ``"connect"`` (anything else).
+    """
+
+    error_type = "connect_error"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "Check your network connection and the index URL (AUTODOCS_INDEX_URL).",
+        "If you are behind a proxy, set HTTPS_PROXY for the server's environment.",
+    )
+
+
+class TLSError(UpstreamError):
+    """The upstream's TLS certificate could not be verified. Never retried.
+
+    Retrying cannot fix a certificate problem, so this error is not retryable, and it says what to
+    change instead.
+    """
+
+    error_type = "tls_error"
+    retryable = False
+    breaker_outcome: ClassVar[BreakerOutcome] = "ignore"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "If your network inspects TLS (a corporate proxy), install its CA certificate in the "
+        "operating system's trust store, or point AUTODOCS_CA_BUNDLE at a PEM file that holds it.",
+        "Check the system clock: a wrong date makes valid certificates look expired.",
+    )
+    default_recovery_actions: ClassVar[tuple[str, ...]] = (
+        "Never disable verification; fix the trust store instead.",
+    )
+
+
+class RateLimited(UpstreamError):
+    """The upstream asked us to slow down (HTTP 429).
+
+    Args:
+        message: What happened.
+        retry_after: Seconds the server asked us to wait, if it said (never negative).
+        **kwargs: Passed to :class:`UpstreamError`.
+    """
+
+    error_type = "rate_limited"
+    breaker_outcome: ClassVar[BreakerOutcome] = "ignore"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        retry_after = _clean_seconds(retry_after)
+        details = _details(kwargs, retry_after_seconds=retry_after)
+        when = f"after {retry_after:.1f} s" if retry_after is not None else "in a minute"
+        kwargs.setdefault("suggestions", (f"The index is rate limiting us: try again {when}.",))
+        super().__init__(message, details=details, **kwargs)
+        self.retry_after = retry_after
+
+
+class UpstreamServerError(UpstreamError):
+    """The upstream answered with a 5xx status.
+
+    Args:
+        status: The HTTP status code.
+        retry_after: Seconds the server asked us to wait (``Retry-After`` on a 503), if any.
+        **kwargs: Passed to :class:`UpstreamError`.
+    """
+
+    error_type = "upstream_5xx"
+
+    def __init__(self, status: int, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        retry_after = _clean_seconds(retry_after)
+        details = _details(kwargs, status_code=status)
+        if retry_after is not None:
+            details["retry_after_seconds"] = retry_after
+        super().__init__(f"The index answered HTTP {status}", details=details, **kwargs)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class UpstreamClientError(UpstreamError):
+    """The upstream refused the request with a 4xx status (other than 404/410/408/429).
+
+    Args:
+        status: The HTTP status code.
+        **kwargs: Passed to :class:`UpstreamError`.
+    """
+
+    error_type = "upstream_4xx"
+    retryable = False
+    breaker_outcome: ClassVar[BreakerOutcome] = "success"
+
+    def __init__(self, status: int, **kwargs: Any) -> None:
+        details = _details(kwargs, status_code=status)
+        hint = (
+            "The index wants credentials: set AUTODOCS_INDEX_TOKEN or add the host to ~/.netrc."
+            if status in (401, 403)
+            else "The index refused the request; check the package name."
+        )
+        kwargs.setdefault("suggestions", (hint,))
+        super().__init__(
+            f"The index refused the request (HTTP {status})", details=details, **kwargs
+        )
+        self.status = status
+
+
+class ResponseTooLarge(UpstreamError):
+    """The response body exceeded the configured size cap (counted after decompression).
+
+    Args:
+        limit: The cap in bytes.
+        **kwargs: Passed to :class:`UpstreamError`.
+    """
+
+    error_type = "response_too_large"
+    retryable = False
+    breaker_outcome: ClassVar[BreakerOutcome] = "ignore"
+
+    def __init__(self, limit: int, **kwargs: Any) -> None:
+        details = _details(kwargs, limit_bytes=limit)
+        kwargs.setdefault(
+            "suggestions",
+            (
+                "Raise AUTODOCS_MAX_RESPONSE_BYTES if this package's metadata is legitimately "
+                "large.",
+            ),
+        )
+        super().__init__(
+            f"The index's response exceeded the {limit}-byte limit", details=details, **kwargs
+        )
+        self.limit = limit
+
+
+class MalformedResponse(UpstreamError):
+    """The upstream's response could not be used (invalid JSON or UTF-8, wrong content type)."""
+
+    error_type = "malformed_response"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The index sent an unusable answer; try again, and check AUTODOCS_INDEX_URL points at a "
+        "package index.",
+    )
+
+
+class InternalError(AutodocsError):
+    """An unexpected failure inside autodocs (a bug). The message never carries internals.
+
+    Args:
+        operation: What was being done.
+        exc_type: The name of the unexpected exception's class.
+    """
+
+    error_type = "internal_error"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "This is a bug in autodocs; please report it with the server log.",
+    )
+
+    def __init__(self, operation: str, *, exc_type: str, **kwargs: Any) -> None:
+        super().__init__(
+            f"Unexpected internal error during '{operation}'",
+            details={"operation": operation, "exception_type": exc_type},
+            **kwargs,
+        )
+
+
+class CircuitOpenError(AutodocsError):
+    """Calls to this upstream are paused because it failed repeatedly.
+
+    Args:
+        upstream: The breaker's name (usually the host).
+        retry_after: Seconds until the breaker lets a probe through.
+
+    .. versionadded:: 0.1.0
+    """
+
+    error_type = "circuit_open"
+
+    def __init__(self, upstream: str, *, retry_after: float, **kwargs: Any) -> None:
+        retry_after = max(0.0, retry_after)
+        kwargs.setdefault(
+            "suggestions",
+            (
+                f"The index '{upstream}' failed repeatedly; calls resume after about "
+                f"{retry_after:.1f} s.",
+                "Cached documentation is still served while the circuit is open.",
+            ),
+        )
+        kwargs.setdefault("recovery_actions", ("Call 'health_check' to watch the breaker state.",))
+        super().__init__(
+            f"Circuit for '{upstream}' is open; not calling it for {retry_after:.1f} s",
+            details={"upstream": upstream, "retry_after_seconds": retry_after},
+            **kwargs,
+        )
+        self.upstream = upstream
+        self.retry_after = retry_after
+
+
+class DeadlineExceeded(AutodocsError):
+    """The operation's total time budget ran out before it could succeed.
+
+    Args:
+        operation: What was being done.
+        deadline: The total time allowed, in seconds.
+        attempts: How many attempts were made.
+    """
+
+    error_type = "deadline_exceeded"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The index is slow right now; try again, or allow more time (AUTODOCS_DEADLINE).",
+    )
+
+    def __init__(
+        self, operation: str, *, deadline: float | None, attempts: int, **kwargs: Any
+    ) -> None:
+        limit = f" of {deadline:.2f} s" if deadline is not None else ""
+        super().__init__(
+            f"'{operation}' did not finish within its deadline{limit} ({attempts} attempt(s))",
+            details={"operation": operation, "deadline_seconds": deadline, "attempts": attempts},
+            **kwargs,
+        )
+        self.operation = operation
+        self.deadline = deadline
+        self.attempts = attempts
+
+
+class RetryBudgetExhausted(AutodocsError):
+    """A retry was needed, but the upstream's retry budget is spent.
+
+    The budget caps retries at a fraction of recent requests, so that many callers together can
+    never multiply the load on a failing upstream. The last real error is the ``__cause__``.
+
+    Args:
+        upstream: The budget's name (usually the host).
+        attempts: How many attempts this call made.
+    """
+
+    error_type = "retry_budget_exhausted"
+    default_suggestions: ClassVar[tuple[str, ...]] = (
+        "The index is failing for many requests at once; retries are paused to protect it. "
+        "Try again in a few seconds.",
+    )
+    default_recovery_actions: ClassVar[tuple[str, ...]] = (
+        "Call 'health_check' to see the index status.",
+    )
+
+    def __init__(
+        self, upstream: str, *, attempts: int, last_error: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            f"Retry budget for '{upstream}' is exhausted after {attempts} attempt(s)"
+            + (f"; last error: {last_error}" if last_error else ""),
+            details={"upstream": upstream, "attempts": attempts, "last_error_type": last_error},
+            **kwargs,
+        )
+        self.upstream = upstream
+        self.attempts = attempts
