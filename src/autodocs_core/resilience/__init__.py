@@ -27,6 +27,11 @@ from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._deadline import AdaptiveTimeout as AdaptiveTimeout
 from ._deadline import Deadline as Deadline
+from ._fetch import FetchOutcome as FetchOutcome
+from ._fetch import FetchProgress as FetchProgress
+from ._fetch import RateLimiter as RateLimiter
+from ._fetch import fetch_all as fetch_all
+from ._fetch import fetch_stream as fetch_stream
 from ._hooks import AttemptEvent as AttemptEvent
 from ._hooks import BreakerTransition as BreakerTransition
 from ._hooks import GiveUpEvent as GiveUpEvent
@@ -55,6 +60,12 @@ __all__ = [
     "Resilience",
     "Deadline",
     "AdaptiveTimeout",
+    # streaming fetcher
+    "fetch_stream",
+    "fetch_all",
+    "FetchOutcome",
+    "FetchProgress",
+    "RateLimiter",
     # breaker and budget
     "BreakerConfig",
     "BreakerState",
