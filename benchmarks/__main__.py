@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import overhead
+from . import fetcher, overhead
 
-SUITES = {"overhead": overhead.run}
+SUITES = {"overhead": overhead.run, "fetcher": fetcher.run}
 
 
 def main() -> None:

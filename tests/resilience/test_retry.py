@@ -148,6 +148,12 @@ class TestRetries:
         assert await guard(clock).call(fn) == "ok"
         assert clock.sleeps == [7.0]
 
+    async def test_short_retry_after_replaces_a_longer_backoff(self, clock: FakeClock) -> None:
+        """A 503 asking for 0.1 s is retried after 0.1 s, not after the computed backoff."""
+        fn = Script(clock, [UpstreamServerError(503), UpstreamServerError(503, retry_after=0.1)])
+        assert await guard(clock).call(fn) == "ok"
+        assert clock.sleeps == [0.5, 0.1]
+
     async def test_huge_retry_after_is_capped(self, clock: FakeClock) -> None:
         """A Retry-After above the policy's cap waits only the cap."""
         fn = Script(clock, [RateLimited("slow down", retry_after=10_000.0)])

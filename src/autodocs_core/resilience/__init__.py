@@ -47,6 +47,7 @@ from ._partial import FailedItem as FailedItem
 from ._partial import PartialResult as PartialResult
 from ._registry import Registry as Registry
 from ._retry import Resilience as Resilience
+from ._singleflight import SingleFlight as SingleFlight
 
 __all__ = [
     # policies
@@ -76,6 +77,7 @@ __all__ = [
     "BudgetStatistics",
     "RetryBudget",
     "Registry",
+    "SingleFlight",
     # classification
     "classify_exception",
     "classify_response",

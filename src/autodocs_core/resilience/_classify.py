@@ -35,13 +35,23 @@ _TLS_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "SSL:"
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield *exc* and its causes/contexts, each once (cycles are possible)."""
+    """Yield *exc*, its causes/contexts and the members of exception groups, each once.
+
+    (trio reports "all connection attempts failed" as an ExceptionGroup of the real errors.)
+    """
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(seen) < 32:
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 64:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        link = current.__cause__ or current.__context__
+        if link is not None:
+            todo.append(link)
 
 
 def _connect_reason(exc: BaseException) -> str:

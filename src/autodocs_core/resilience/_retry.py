@@ -233,7 +233,8 @@ class Resilience:
             delay = backoff.delay(attempt, self.rng, previous)
             asked = _retry_after(classified)
             if asked is not None:
-                delay = max(delay, min(asked, self.policy.max_retry_after))
+                # The server said when to come back: that replaces our guess (capped).
+                delay = min(asked, self.policy.max_retry_after)
             if deadline_at is not None and clock.now() + delay >= deadline_at:
                 if isinstance(classified, RateLimited):
                     # The server told us when to come back, and that is past our deadline:

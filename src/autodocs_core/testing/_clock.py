@@ -1,12 +1,4 @@
-"""Public test helpers: a fake clock that never sleeps, seeded randomness, no-delay policies.
-
-Use them in your own tests of code built on autodocs_core::
-
-    clock = FakeClock()
-    guard = Resilience(clock=clock, rng=seeded_rng(1), deadline=5.0)
-    ...
-    assert sum(clock.sleeps) <= 5.0
-"""
+"""Fake time, seeded randomness and no-delay policies."""
 
 from __future__ import annotations
 
@@ -18,7 +10,7 @@ from contextlib import contextmanager
 import anyio
 import anyio.lowlevel
 
-from .resilience import DEFAULT_POLICY, RetryPolicy
+from ..resilience import DEFAULT_POLICY, RetryPolicy
 
 __all__ = ["FakeClock", "no_delay_policy", "seeded_rng"]
 

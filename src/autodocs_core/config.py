@@ -1,0 +1,166 @@
+"""One validated settings object, loadable from ``AUTODOCS_*`` environment variables.
+
+Every variable is documented in ``docs/configuration.md``. A malformed or out-of-range value is a
+:class:`~autodocs_core.errors.ConfigError` that names the variable, the value and the allowed
+range; nothing is silently clamped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from .errors import ConfigError, redact_url
+from .http import Credentials, HttpConfig, split_userinfo
+from .pypi import DEFAULT_INDEX_URL, IndexConfig
+
+__all__ = ["ENV_VARS", "Settings"]
+
+N = TypeVar("N", int, float)
+
+
+@attrs.frozen(repr=False)
+class Settings:
+    """Effective configuration of autodocs.
+
+    Attributes:
+        index_url: ``AUTODOCS_INDEX_URL``: base URL of the package index.
+        index_token: ``AUTODOCS_INDEX_TOKEN``: bearer token for a private index.
+        index_username: ``AUTODOCS_INDEX_USERNAME``: basic-auth user for a private index.
+        index_password: ``AUTODOCS_INDEX_PASSWORD``: basic-auth password.
+        netrc_file: ``AUTODOCS_NETRC``: netrc file to read credentials from (default ~/.netrc).
+        ca_bundle: ``AUTODOCS_CA_BUNDLE``: PEM CA bundle instead of the OS trust store.
+        max_response_bytes: ``AUTODOCS_MAX_RESPONSE_BYTES``: cap on a response, decompressed.
+        deadline: ``AUTODOCS_DEADLINE``: seconds allowed for one lookup, retries included.
+        max_connections: ``AUTODOCS_MAX_CONNECTIONS``: HTTP connections to the index.
+        connect_timeout: ``AUTODOCS_CONNECT_TIMEOUT``: seconds to connect.
+        read_timeout: ``AUTODOCS_READ_TIMEOUT``: upper bound on waiting for an answer.
+
+    .. versionadded:: 0.1.0
+    """
+
+    index_url: str = DEFAULT_INDEX_URL
+    index_token: str | None = None
+    index_username: str | None = None
+    index_password: str | None = None
+    netrc_file: str | None = None
+    ca_bundle: str | None = None
+    max_response_bytes: int = 20 * 1024 * 1024
+    deadline: float = 15.0
+    max_connections: int = 10
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``AUTODOCS_*`` variable from *env* (default: ``os.environ``).
+
+        Raises:
+            ConfigError: Naming the variable, its value and the allowed range.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for field, (var, parse) in ENV_VARS.items():
+            raw = env.get(var)
+            if raw is not None and raw.strip() != "":
+                values[field] = parse(var, raw.strip())
+        settings = cls(**values)
+        IndexConfig(url=settings.index_url)  # validates the URL, naming the variable
+        return settings
+
+    def http_config(self) -> HttpConfig:
+        """Return the HTTP client settings."""
+        return HttpConfig(
+            max_connections=self.max_connections,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_response_bytes=self.max_response_bytes,
+            ca_bundle=self.ca_bundle,
+        )
+
+    def index_config(self) -> IndexConfig:
+        """Return the index client settings."""
+        return IndexConfig(url=self.index_url, deadline=self.deadline)
+
+    def credentials(self) -> Credentials | None:
+        """Return the index credentials (configuration first, then netrc), if any."""
+        return Credentials.find(
+            self.index_url,
+            token=self.index_token,
+            username=self.index_username,
+            password=self.index_password,
+            netrc_file=self.netrc_file,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Return the settings as a dict with secrets and URL credentials redacted."""
+        out = attrs.asdict(self)
+        for secret in ("index_token", "index_password"):
+            if out[secret]:
+                out[secret] = "***"
+        out["index_url"] = redact_url(self.index_url)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Settings({self.describe()!r})"
+
+
+def _number(kind: type[N], low: N, high: N) -> Callable[[str, str], N]:
+    def parse(var: str, raw: str) -> N:
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or (isinstance(value, float) and not math.isfinite(value))
+            or not (low <= value <= high)
+        ):
+            raise ConfigError(
+                f"{var}={raw[:40]!r} is invalid: expected {kind.__name__} from {low} to {high}",
+                details={"variable": var, "value": raw[:40], "minimum": low, "maximum": high},
+                suggestions=(f"Set {var} to a value from {low} to {high}, or unset it.",),
+            )
+        return value
+
+    return parse
+
+
+def _text(var: str, raw: str) -> str:
+    if len(raw) > 4096 or any(ord(c) < 32 for c in raw):
+        raise ConfigError(
+            f"{var} is invalid: at most 4096 printable characters",
+            details={"variable": var},
+        )
+    return raw
+
+
+def _url(var: str, raw: str) -> str:
+    clean, _, _ = split_userinfo(_text(var, raw))
+    if not clean.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{var}={redact_url(raw)[:80]!r} is invalid: expected an http(s) URL",
+            details={"variable": var, "value": redact_url(raw)[:80]},
+            suggestions=(f"Use a base URL such as '{DEFAULT_INDEX_URL}'.",),
+        )
+    return raw
+
+
+ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "index_url": ("AUTODOCS_INDEX_URL", _url),
+    "index_token": ("AUTODOCS_INDEX_TOKEN", _text),
+    "index_username": ("AUTODOCS_INDEX_USERNAME", _text),
+    "index_password": ("AUTODOCS_INDEX_PASSWORD", _text),
+    "netrc_file": ("AUTODOCS_NETRC", _text),
+    "ca_bundle": ("AUTODOCS_CA_BUNDLE", _text),
+    "max_response_bytes": ("AUTODOCS_MAX_RESPONSE_BYTES", _number(int, 1024, 1 << 30)),
+    "deadline": ("AUTODOCS_DEADLINE", _number(float, 0.5, 300.0)),
+    "max_connections": ("AUTODOCS_MAX_CONNECTIONS", _number(int, 1, 100)),
+    "connect_timeout": ("AUTODOCS_CONNECT_TIMEOUT", _number(float, 0.1, 60.0)),
+    "read_timeout": ("AUTODOCS_READ_TIMEOUT", _number(float, 0.1, 300.0)),
+}
+"""Settings field -> (environment variable, parser)."""

@@ -1,0 +1,23 @@
+"""The HTTP layer: one shared httpx client with limits, TLS, bounded bodies and safe redirects."""
+
+from ._auth import Credentials as Credentials
+from ._auth import split_userinfo as split_userinfo
+from ._client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
+from ._client import Body as Body
+from ._client import HttpClient as HttpClient
+from ._client import HttpConfig as HttpConfig
+from ._client import Origin as Origin
+from ._client import origin_of as origin_of
+from ._tls import make_ssl_context as make_ssl_context
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "Body",
+    "Credentials",
+    "HttpClient",
+    "HttpConfig",
+    "Origin",
+    "make_ssl_context",
+    "origin_of",
+    "split_userinfo",
+]

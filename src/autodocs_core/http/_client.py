@@ -1,0 +1,363 @@
+"""One shared httpx client per service: limits, timeouts, TLS, bounded bodies, safe redirects.
+
+Each method makes exactly **one** attempt and raises :mod:`autodocs_core.errors` errors; retries,
+breakers and deadlines are the caller's (:class:`~autodocs_core.resilience.Resilience`), so that
+the whole attempt, body included, runs under the caller's deadline. httpx's read timeout is per
+read and cannot stop a server that trickles one byte at a time; the deadline does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import ssl
+import zlib
+from typing import Any, Self
+
+import attrs
+import httpx
+
+from ..errors import (
+    ConfigError,
+    MalformedResponse,
+    ResponseTooLarge,
+    UpstreamClientError,
+    redact_url,
+)
+from ..resilience import AdaptiveTimeout, classify_exception, classify_response
+from ._auth import Credentials
+from ._tls import make_ssl_context
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
+
+DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+"""Default cap on a response body, counted after decompression (20 MiB)."""
+
+_JSON_TYPES = frozenset({"application/json"})
+
+Origin = tuple[str, str, int]
+"""(scheme, host, port): what credentials, redirects and breakers are keyed by."""
+
+
+def origin_of(url: httpx.URL | str) -> Origin:
+    """Return the (scheme, host, port) of *url*, with the scheme's default port filled in."""
+    u = httpx.URL(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    return (u.scheme, u.host, port)
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ConfigError(
+            f"{attribute.name} must be a number > 0, got {value!r}",
+            details={"setting": attribute.name, "value": repr(value)},
+        )
+
+
+@attrs.frozen
+class HttpConfig:
+    """Settings of the shared HTTP client.
+
+    Args:
+        max_connections: Connections per client (callers beyond it queue for the pool; on these
+            machines 10 connections beat 50 by 5×).
+        connect_timeout: Seconds to establish a connection.
+        read_timeout: Upper bound on waiting for response headers and on each body read; the
+            adaptive timeout below uses less once it has seen the upstream's latency.
+        write_timeout: Seconds to send the request.
+        pool_timeout: Seconds to wait for a free connection.
+        header_timeout: Adaptive per-request timeout for the response headers, or ``None`` to
+            use ``read_timeout`` as it is.
+        max_response_bytes: Cap on a body, after decompression.
+        max_redirects: Redirect hops followed (same origin only).
+        ca_bundle: PEM file of CA certificates to trust instead of the OS trust store.
+        trust_env: Honour ``HTTP(S)_PROXY`` / ``NO_PROXY`` from the environment.
+        user_agent: The ``User-Agent`` header.
+
+    .. versionadded:: 0.1.0
+    """
+
+    max_connections: int = attrs.field(default=10, validator=_positive)
+    connect_timeout: float = attrs.field(default=5.0, validator=_positive)
+    read_timeout: float = attrs.field(default=10.0, validator=_positive)
+    write_timeout: float = attrs.field(default=5.0, validator=_positive)
+    pool_timeout: float = attrs.field(default=10.0, validator=_positive)
+    header_timeout: AdaptiveTimeout | None = attrs.field(
+        factory=lambda: AdaptiveTimeout(initial=3.0, minimum=0.5, maximum=10.0), eq=False
+    )
+    max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
+    max_redirects: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    ca_bundle: str | None = None
+    trust_env: bool = True
+    user_agent: str = "autodocs (+https://autodocs.invalid)"
+
+
+class _BoundedDecoder:
+    """Decompresses a body with a hard cap on the output, whatever the compression ratio."""
+
+    def __init__(self, encoding: str, limit: int, url: str) -> None:
+        self.limit = limit
+        self.url = url
+        self.size = 0
+        self.parts: list[bytes] = []
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z: Any = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(wbits=31)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(wbits=47)  # zlib or gzip header, auto-detected
+        else:
+            raise MalformedResponse(
+                f"The index used an unsupported content encoding '{encoding[:40]}'", url=url
+            )
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise ResponseTooLarge(self.limit, url=self.url)
+        self.parts.append(data)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._z is None:
+            self._keep(chunk)
+            return
+        data = chunk
+        try:
+            while data:
+                out = self._z.decompress(data, self.limit - self.size + 1)
+                self._keep(out)
+                data = self._z.unconsumed_tail
+        except zlib.error as exc:
+            raise MalformedResponse("The index's compressed body is corrupt", url=self.url) from exc
+
+    def finish(self) -> bytes:
+        if self._z is not None:
+            try:
+                self._keep(self._z.flush())
+            except zlib.error as exc:  # pragma: no cover - flush rarely fails after decompress
+                raise MalformedResponse(
+                    "The index's compressed body is corrupt", url=self.url
+                ) from exc
+            if not self._z.eof:
+                raise MalformedResponse(
+                    "The index's compressed body ended early (truncated)", url=self.url
+                )
+        return b"".join(self.parts)
+
+
+@attrs.frozen
+class Body:
+    """A complete, size-checked, decompressed response body.
+
+    Attributes:
+        url: The final URL (after redirects), credentials redacted.
+        content_type: The media type, lower-cased, without parameters.
+        data: The bytes.
+    """
+
+    url: str
+    content_type: str
+    data: bytes
+
+    def json(self) -> Any:
+        """Decode the body as UTF-8 JSON; anything else is a :class:`MalformedResponse`."""
+        try:
+            return json.loads(self.data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(
+                "The index's response is not valid UTF-8", url=self.url
+            ) from exc
+        except ValueError as exc:
+            raise MalformedResponse(
+                "The index's response is not valid JSON (truncated or not JSON)",
+                url=self.url,
+                details={"reason": str(exc)[:200]},
+            ) from exc
+
+    def text(self) -> str:
+        """Decode the body as UTF-8; invalid bytes are a :class:`MalformedResponse`."""
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(
+                "The index's response is not valid UTF-8", url=self.url
+            ) from exc
+
+
+class HttpClient:
+    """The service's one ``httpx.AsyncClient``, opened and closed by ``async with``.
+
+    Args:
+        config: Limits, timeouts, TLS and size settings.
+        credentials: Sent only to the credentials' origin, never logged.
+        transport: An httpx transport for tests (``httpx.MockTransport``); the pool limits are
+            then the transport's own business.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        config: HttpConfig | None = None,
+        *,
+        credentials: Credentials | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config or HttpConfig()
+        self.credentials = credentials
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Self:
+        cfg = self.config
+        verify: ssl.SSLContext | bool = make_ssl_context(cfg.ca_bundle)
+        limits = httpx.Limits(
+            max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
+        )
+        self._client = httpx.AsyncClient(
+            verify=verify,
+            limits=limits,
+            timeout=self._timeout(cfg.read_timeout),
+            follow_redirects=False,
+            trust_env=cfg.trust_env,
+            transport=self._transport,
+            headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _timeout(self, read: float) -> httpx.Timeout:
+        cfg = self.config
+        return httpx.Timeout(
+            connect=cfg.connect_timeout,
+            read=read,
+            write=cfg.write_timeout,
+            pool=cfg.pool_timeout,
+        )
+
+    async def get(self, url: str, *, accept: tuple[str, ...] = ("application/json",)) -> Body:
+        """GET *url* once and return its complete body.
+
+        Raises:
+            AutodocsError: Classified failures: HTTP errors by status, timeouts, connection
+                failures, TLS failures, a body over the cap, a wrong content type, a redirect
+                to another origin or too many redirects.
+        """
+        client = self._client
+        if client is None:
+            raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
+        current = httpx.URL(url)
+        start_origin = origin_of(current)
+        header_timeout = self.config.header_timeout
+        for _hop in range(self.config.max_redirects + 1):
+            headers = {"Accept": ", ".join(accept)}
+            if self.credentials is not None and origin_of(current) == self.credentials.origin:
+                headers["Authorization"] = self.credentials.header()
+            read = self.config.read_timeout
+            if header_timeout is not None:
+                read = min(read, header_timeout.current())
+            request = client.build_request(
+                "GET", current, headers=headers, timeout=self._timeout(read)
+            )
+            started = _now()
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _translate(exc) from exc
+            try:
+                if header_timeout is not None:
+                    header_timeout.observe(_now() - started)
+                if response.is_redirect:
+                    current = self._redirect_target(response, start_origin)
+                    continue
+                return await self._read(response, accept)
+            finally:
+                await response.aclose()
+        raise UpstreamClientError(
+            310,
+            url=url,
+            details={"reason": f"more than {self.config.max_redirects} redirects (a loop?)"},
+            suggestions=("Check AUTODOCS_INDEX_URL: the index keeps redirecting.",),
+        )
+
+    def _redirect_target(self, response: httpx.Response, start: Origin) -> httpx.URL:
+        location = response.headers.get("location")
+        if not location:
+            raise MalformedResponse(
+                "The index sent a redirect without a Location", url=str(response.url)
+            )
+        target = response.url.join(location)
+        if origin_of(target) != start:
+            raise UpstreamClientError(
+                response.status_code,
+                url=str(response.url),
+                details={
+                    "reason": "redirect to another host refused",
+                    "location": redact_url(str(target)),
+                },
+                suggestions=(
+                    "The index redirected to another host; set AUTODOCS_INDEX_URL to the final "
+                    "index URL if that host is trusted.",
+                ),
+            )
+        return target
+
+    async def _read(self, response: httpx.Response, accept: tuple[str, ...]) -> Body:
+        url = redact_url(str(response.url))
+        error = classify_response(response.status_code, response.headers, url=url)
+        if error is not None:
+            raise error
+        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if "*/*" not in accept and ctype not in accept:
+            raise MalformedResponse(
+                f"The index answered with content type '{ctype[:60] or 'none'}', expected "
+                f"{' or '.join(accept)}",
+                url=url,
+                details={"content_type": ctype[:60]},
+                suggestions=(
+                    "AUTODOCS_INDEX_URL may point at a web page or a login portal rather than "
+                    "a package index.",
+                ),
+            )
+        limit = self.config.max_response_bytes
+        declared = response.headers.get("content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > limit
+            and response.headers.get("content-encoding", "identity") == "identity"
+        ):
+            raise ResponseTooLarge(limit, url=url)
+        if response.is_stream_consumed:
+            # Already in memory and decoded (httpx reads in-memory bodies eagerly, as a
+            # MockTransport's are): only the size check applies.
+            decoder = _BoundedDecoder("identity", limit, url)
+            decoder.feed(response.content)
+            return Body(url, ctype, decoder.finish())
+        decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, url)
+        raw = 0
+        try:
+            async for chunk in response.aiter_raw():
+                raw += len(chunk)
+                if raw > limit:
+                    raise ResponseTooLarge(limit, url=url)
+                decoder.feed(chunk)
+        except httpx.HTTPError as exc:
+            raise _translate(exc) from exc
+        return Body(url, ctype, decoder.finish())
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _translate(exc: httpx.HTTPError) -> Exception:
+    found = classify_exception(exc)
+    return found if found is not None else exc

@@ -1,0 +1,349 @@
+"""The package-index client: JSON API, per-version fallback, resilience per host, single flight.
+
+Every request goes through a per-host :class:`~autodocs_core.resilience.CircuitBreaker`,
+:class:`~autodocs_core.resilience.RetryBudget` and the error-type retry policy, under a total
+deadline shared by all the requests of one lookup. Concurrent identical requests share one
+upstream request; a 404 is remembered briefly (negative cache) and never retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import httpx
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ..errors import (
+    ConfigError,
+    MalformedResponse,
+    NotFoundError,
+    PackageNotFoundError,
+    redact_url,
+)
+from ..http import Body, HttpClient, origin_of, split_userinfo
+from ..resilience import (
+    DEFAULT_POLICY,
+    SYSTEM_CLOCK,
+    BreakerConfig,
+    CircuitBreaker,
+    Clock,
+    Deadline,
+    Hooks,
+    Registry,
+    Resilience,
+    RetryBudget,
+    RetryPolicy,
+    SingleFlight,
+)
+from ._models import PackageMetadata, ProjectIndex, Resolution
+from ._names import normalize_name
+from ._parse import metadata_from_core, metadata_from_info, project_from_json, simple_files
+from ._versions import resolve_version
+
+__all__ = ["DEFAULT_INDEX_URL", "IndexClient", "IndexConfig", "normalize_index_url"]
+
+DEFAULT_INDEX_URL = "https://pypi.org"
+"""The public Python Package Index."""
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def normalize_index_url(url: str) -> str:
+    """Validate an index base URL and return it without credentials or a trailing slash.
+
+    Raises:
+        ConfigError: When it is not an absolute http(s) URL.
+    """
+    clean, _, _ = split_userinfo(url.strip())
+    parts = urllib.parse.urlsplit(clean)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"AUTODOCS_INDEX_URL={redact_url(url)!r} is not an absolute http(s) URL",
+            details={"setting": "AUTODOCS_INDEX_URL", "value": redact_url(url)},
+            suggestions=(f"Use a base URL such as '{DEFAULT_INDEX_URL}'.",),
+        )
+    path = parts.path.rstrip("/")
+    for suffix in ("/simple", "/pypi"):
+        path = path.removesuffix(suffix)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+@attrs.frozen
+class IndexConfig:
+    """How the index client talks to its index.
+
+    Args:
+        url: Base URL of the index (``AUTODOCS_INDEX_URL``).
+        deadline: Total seconds for one lookup, all requests, retries and waits included.
+        policy: Retry policy by error type.
+        breaker: Breaker settings, one breaker per host.
+        budget_ratio: Retries allowed per request, per host (see :class:`RetryBudget`).
+        budget_floor: Retries per second always allowed, per host.
+        negative_ttl: Seconds a 404 is remembered.
+        negative_cache_size: Most 404s remembered.
+
+    .. versionadded:: 0.1.0
+    """
+
+    url: str = attrs.field(default=DEFAULT_INDEX_URL, converter=normalize_index_url)
+    deadline: float = 15.0
+    policy: RetryPolicy = DEFAULT_POLICY
+    breaker: BreakerConfig = attrs.field(factory=BreakerConfig)
+    budget_ratio: float = 1.0
+    budget_floor: float = 10.0
+    negative_ttl: float = 60.0
+    negative_cache_size: int = 1024
+
+
+class IndexClient:
+    """Reads project and version metadata from a package index.
+
+    Args:
+        http: The shared, open :class:`~autodocs_core.http.HttpClient`.
+        config: Index URL and resilience settings.
+        clock: Time source.
+        rng: Randomness for jitter.
+        hooks: Resilience events (retries, give-ups, breaker transitions).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        http: HttpClient,
+        config: IndexConfig | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.http = http
+        self.config = config = config or IndexConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.hooks = hooks
+        self.breakers: Registry[CircuitBreaker] = Registry(
+            lambda host: CircuitBreaker(
+                host, config.breaker, clock=clock, rng=self.rng, hooks=hooks
+            )
+        )
+        self.budgets: Registry[RetryBudget] = Registry(
+            lambda host: RetryBudget(
+                ratio=config.budget_ratio, min_per_second=config.budget_floor, clock=clock
+            )
+        )
+        self._flight: SingleFlight[Any] = SingleFlight()
+        self._missing: OrderedDict[str, float] = OrderedDict()
+        self.requests = 0  # upstream GETs attempted (after single flight)
+
+    # -- URLs -------------------------------------------------------------------------------
+
+    def project_url(self, name: str) -> str:
+        """Return the JSON API URL of a (normalised) project name."""
+        return f"{self.config.url}/pypi/{urllib.parse.quote(name, safe='')}/json"
+
+    def version_url(self, name: str, version: str) -> str:
+        """Return the per-version JSON API URL."""
+        q = urllib.parse.quote
+        return f"{self.config.url}/pypi/{q(name, safe='')}/{q(version, safe='')}/json"
+
+    def simple_url(self, name: str) -> str:
+        """Return the simple API (PEP 691) project page URL."""
+        return f"{self.config.url}/simple/{urllib.parse.quote(name, safe='')}/"
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def breaker_for(self, url: str) -> CircuitBreaker:
+        """Return the breaker of *url*'s host."""
+        return self.breakers.get(_host_key(url))
+
+    async def _get(self, url: str, accept: tuple[str, ...], deadline: Deadline) -> Body:
+        """GET *url* under the host's breaker, budget and policy; shared by identical calls."""
+        expiry = self._missing.get(url)
+        if expiry is not None:
+            if self.clock.now() < expiry:
+                raise NotFoundError(
+                    "The index has no such resource (HTTP 404, remembered)",
+                    details={"url": redact_url(url), "cached": True},
+                )
+            del self._missing[url]
+        host = _host_key(url)
+        guard = Resilience(
+            name=f"GET {host}",
+            policy=self.config.policy,
+            breaker=self.breakers.get(host),
+            budget=self.budgets.get(host),
+            clock=self.clock,
+            rng=self.rng,
+            hooks=self.hooks,
+        )
+
+        async def attempt() -> Body:
+            self.requests += 1
+            return await self.http.get(url, accept=accept)
+
+        async def guarded() -> Body:
+            try:
+                return await guard.run(attempt, deadline=deadline)
+            except NotFoundError:
+                self._remember_missing(url)
+                raise
+
+        result: Body = await self._flight.do((url, accept), guarded)
+        return result
+
+    def _remember_missing(self, url: str) -> None:
+        self._missing[url] = self.clock.now() + self.config.negative_ttl
+        self._missing.move_to_end(url)
+        while len(self._missing) > self.config.negative_cache_size:
+            self._missing.popitem(last=False)
+
+    def _deadline(self, deadline: Deadline | None) -> Deadline:
+        return (
+            deadline if deadline is not None else Deadline.after(self.config.deadline, self.clock)
+        )
+
+    # -- API --------------------------------------------------------------------------------
+
+    async def get_project(self, name: str, *, deadline: Deadline | None = None) -> ProjectIndex:
+        """Return the release list and latest metadata of *name*.
+
+        Raises:
+            InvalidInputError: When the name is not a valid package name (before any I/O).
+            PackageNotFoundError: When the index has no such project.
+        """
+        normal = normalize_name(name)
+        url = self.project_url(normal)
+        try:
+            body = await self._get(url, ("application/json",), self._deadline(deadline))
+        except NotFoundError as exc:
+            raise PackageNotFoundError(normal, index_url=self.config.url) from exc
+        return project_from_json(normal, body.json(), url=body.url)
+
+    async def get_release(
+        self, project: ProjectIndex, version: str, *, deadline: Deadline | None = None
+    ) -> PackageMetadata:
+        """Return the metadata of *version* of *project*.
+
+        The latest version comes with the project document. Others come from the per-version
+        JSON API, or, where that answers 404 (mirrors often do), from the simple API (PEP 691)
+        and the core-metadata file published beside a wheel (PEP 658/714).
+        """
+        if version == project.latest.version:
+            return project.latest
+        deadline = self._deadline(deadline)
+        release = next((r for r in project.releases if r.version == version), None)
+        try:
+            body = await self._get(
+                self.version_url(project.name, version), ("application/json",), deadline
+            )
+        except NotFoundError:
+            return await self._release_from_simple(
+                project.name,
+                version,
+                deadline,
+                yanked_reason=release.yanked_reason if release is not None else None,
+            )
+        doc = body.json()
+        info = doc.get("info") if isinstance(doc, Mapping) else None
+        meta = metadata_from_info(project.name, info, source="version-json", url=body.url)
+        if release is not None and release.yanked and not meta.yanked:
+            meta = attrs.evolve(meta, yanked=True, yanked_reason=release.yanked_reason)
+        return meta
+
+    async def resolve(
+        self, name: str, constraint: str | None = None, *, deadline: Deadline | None = None
+    ) -> tuple[PackageMetadata, Resolution]:
+        """Resolve *constraint* for *name* and return that version's metadata.
+
+        Raises:
+            InvalidInputError: A malformed name or constraint (before any I/O for the name).
+            PackageNotFoundError: No such project.
+            VersionNotFoundError: Nothing matches; the error lists the nearest versions.
+        """
+        deadline = self._deadline(deadline)
+        project = await self.get_project(name, deadline=deadline)
+        resolution = resolve_version(project.name, project.releases, constraint)
+        meta = await self.get_release(project, resolution.version, deadline=deadline)
+        if resolution.yanked and not meta.yanked:
+            meta = attrs.evolve(meta, yanked=True, yanked_reason=resolution.yanked_reason)
+        return meta, resolution
+
+    async def _release_from_simple(
+        self, name: str, version: str, deadline: Deadline, *, yanked_reason: str | None
+    ) -> PackageMetadata:
+        page = await self._get(self.simple_url(name), (SIMPLE_JSON,), deadline)
+        files = simple_files(page.json(), url=page.url)
+        wanted = _version_key(version)
+        candidates = [f for f in files if _file_version(f["filename"], name) == wanted]
+        wheels = [f for f in candidates if f["filename"].endswith(".whl")]
+        # Prefer wheels that advertise their metadata (PEP 714 'core-metadata', or PEP 658's
+        # older key); try the others too, since mirrors often drop the key but serve the file.
+        wheels.sort(key=lambda f: not (f.get("core-metadata") or f.get("data-dist-info-metadata")))
+        for entry in wheels[:3]:
+            meta_url = str(httpx.URL(page.url).join(entry["url"])) + ".metadata"
+            try:
+                body = await self._get(meta_url, ("*/*",), deadline)
+            except NotFoundError:
+                continue
+            _check_hash(entry, body)
+            yanked = entry.get("yanked")
+            return metadata_from_core(
+                name,
+                body.text(),
+                yanked=bool(yanked),
+                yanked_reason=yanked if isinstance(yanked, str) else yanked_reason,
+                url=body.url,
+            )
+        raise NotFoundError(
+            f"The index publishes no metadata for {name} {version}",
+            details={"package_name": name, "version": version, "files_seen": len(candidates)},
+            suggestions=(
+                "This version has no wheel with a core-metadata file, and the index does not "
+                "serve per-version JSON; ask for another version (the latest always works).",
+            ),
+        )
+
+
+def _host_key(url: str) -> str:
+    scheme, host, port = origin_of(url)
+    default = 443 if scheme == "https" else 80
+    return host if port == default else f"{host}:{port}"
+
+
+def _version_key(version: str) -> Version | str:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return version
+
+
+def _file_version(filename: str, name: str) -> Version | str | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+
+
+def _check_hash(entry: Mapping[str, Any], body: Body) -> None:
+    advertised = entry.get("core-metadata") or entry.get("data-dist-info-metadata")
+    if isinstance(advertised, Mapping):
+        expected = advertised.get("sha256")
+        if isinstance(expected, str) and hashlib.sha256(body.data).hexdigest() != expected.lower():
+            raise MalformedResponse(
+                "The core-metadata file does not match its published sha256", url=body.url
+            )

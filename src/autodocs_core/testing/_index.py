@@ -1,0 +1,407 @@
+"""A fault-injecting package index on 127.0.0.1, for tests and the benchmark fault lab.
+
+It speaks just enough HTTP/1.1 (GET, keep-alive, Content-Length or chunked bodies, optional TLS)
+to serve the JSON API (``/pypi/{name}/json``), the per-version JSON API (404 by default, as the
+mirror these machines reach does), the PEP 691 simple API in JSON (``/simple/{name}/``) and
+PEP 658 metadata files (``/files/{filename}.metadata``). Any request can be answered with a
+:class:`Fault` instead: chosen by a script (the next N requests) or by seeded probabilities.
+
+It runs inside the caller's event loop (asyncio or trio) and stops with the ``async with`` block.
+Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+import socket
+import ssl
+import struct
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import anyio.abc
+import attrs
+from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.tls import TLSListener
+
+__all__ = ["Fault", "FaultIndex", "FaultPlan", "Request", "wheel_filename"]
+
+FAULT_KINDS = (
+    "hang",  # accept the request, never answer
+    "slow",  # answer normally after `delay` seconds
+    "status",  # answer with `status` (e.g. 429, 503, 404) and optional Retry-After
+    "reset",  # send the headers and part of the body, then reset the connection (RST)
+    "close",  # send the headers and part of the body, then close cleanly (FIN)
+    "trickle",  # send the body one byte every `delay` seconds
+    "truncate",  # a complete 200 whose JSON body is cut in half
+    "garbage",  # a 200 application/json whose body is not JSON
+    "invalid_utf8",  # a 200 application/json with bytes that are not UTF-8
+    "wrong_type",  # a 200 text/html page
+    "huge",  # a 200 JSON body of `size` bytes, streamed without a Content-Length
+    "bomb",  # a small gzip body that inflates to `size` bytes
+    "redirect",  # 302 to `location` (another host, or itself for a loop)
+)
+
+
+@attrs.frozen
+class Fault:
+    """One way to answer (or not answer) a request.
+
+    Attributes:
+        kind: One of ``FAULT_KINDS``.
+        status: HTTP status for ``"status"`` faults.
+        retry_after: ``Retry-After`` header value to send, if any (sent verbatim).
+        delay: Seconds for ``"slow"`` and ``"trickle"``.
+        size: Bytes for ``"huge"`` and ``"bomb"``.
+        location: Target for ``"redirect"`` (``None``: redirect to the same URL, a loop).
+    """
+
+    kind: str = attrs.field(validator=attrs.validators.in_(FAULT_KINDS))
+    status: int = 503
+    retry_after: str | None = None
+    delay: float = 0.05
+    size: int = 50_000_000
+    location: str | None = None
+
+
+@attrs.frozen
+class Request:
+    """What the index received.
+
+    Attributes:
+        path: The request path (with query).
+        headers: Request headers, names lower-cased.
+    """
+
+    path: str
+    headers: Mapping[str, str]
+
+
+@attrs.define
+class FaultPlan:
+    """Chooses a fault per request: first from a script, then by seeded probabilities.
+
+    Args:
+        script: Faults (or ``None`` for a normal answer) for the next requests, in order.
+        probabilities: ``{fault: probability}``; drawn in order for requests past the script.
+        seed: Seed of the probability draws.
+        match: Only requests whose path passes this predicate get faults.
+    """
+
+    script: list[Fault | None] = attrs.field(factory=list)
+    probabilities: list[tuple[Fault, float]] = attrs.field(factory=list)
+    seed: int = 0
+    match: Callable[[str], bool] = lambda path: True
+    _rng: random.Random = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def choose(self, request: Request) -> Fault | None:
+        """Return the fault for *request*, or ``None`` to answer normally."""
+        if not self.match(request.path):
+            return None
+        if self.script:
+            return self.script.pop(0)
+        roll = self._rng.random()
+        for fault, probability in self.probabilities:
+            if roll < probability:
+                return fault
+            roll -= probability
+        return None
+
+
+def wheel_filename(name: str, version: str) -> str:
+    """Return the file name of a pure-Python wheel of *name* *version* (PEP 427 escaping)."""
+    return f"{re.sub(r'[-_.]+', '_', name)}-{version}-py3-none-any.whl"
+
+
+def _metadata_from_info(info: Mapping[str, Any]) -> bytes:
+    """Render the core-metadata file a wheel would carry, from a JSON API ``info`` block."""
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {info.get('name', '')}",
+        f"Version: {info.get('version', '')}",
+    ]
+    if info.get("summary"):
+        lines.append(f"Summary: {info['summary']}")
+    if info.get("requires_python"):
+        lines.append(f"Requires-Python: {info['requires_python']}")
+    if info.get("license"):
+        lines.append(f"License: {info['license']}")
+    for label, url in (info.get("project_urls") or {}).items():
+        lines.append(f"Project-URL: {label}, {url}")
+    for req in info.get("requires_dist") or []:
+        lines.append(f"Requires-Dist: {req}")
+    if info.get("description_content_type"):
+        lines.append(f"Description-Content-Type: {info['description_content_type']}")
+    text = "\n".join(lines) + "\n\n" + (info.get("description") or "")
+    return text.encode("utf-8")
+
+
+class FaultIndex:
+    """A package index served on 127.0.0.1 that can misbehave on purpose.
+
+    Args:
+        projects: ``{normalised name: JSON API document}`` (``{"info": ..., "releases": ...}``).
+        plan: Which requests get which :class:`Fault`.
+        per_version_json: Serve ``/pypi/{name}/{version}/json`` (the default mirror answers 404).
+        metadata: ``{filename: bytes}`` core-metadata files; by default one is rendered for the
+            latest version of each project from its ``info``.
+        files_url: Base URL the simple API points file URLs at (default: this index).
+        ssl_context: Serve HTTPS with this server-side context.
+
+    Attributes:
+        requests: Every request received, in order.
+        url: The base URL (``http://127.0.0.1:PORT``), set once started.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        projects: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        plan: FaultPlan | None = None,
+        per_version_json: bool = False,
+        metadata: Mapping[str, bytes] | None = None,
+        files_url: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.projects = dict(projects or {})
+        self.plan = plan or FaultPlan()
+        self.per_version_json = per_version_json
+        self.metadata = dict(metadata or {})
+        for doc in self.projects.values():
+            info = doc.get("info", {})
+            wheel = wheel_filename(info.get("name", ""), info.get("version", ""))
+            self.metadata.setdefault(wheel, _metadata_from_info(info))
+        self.files_url = files_url
+        self.ssl_context = ssl_context
+        self.requests: list[Request] = []
+        self.url = ""
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FaultIndex:
+        listener: anyio.abc.Listener[Any] = await anyio.create_tcp_listener(
+            local_host="127.0.0.1", local_port=0
+        )
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        scheme = "http"
+        if self.ssl_context is not None:
+            listener = TLSListener(listener, self.ssl_context, standard_compatible=False)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{port}"
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._serve, listener)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._tg is not None
+        self._tg.cancel_scope.cancel()
+        await self._tg.__aexit__(None, None, None)
+
+    async def _serve(self, listener: anyio.abc.Listener[Any]) -> None:
+        async with listener:
+            await listener.serve(self._handle)
+
+    # -- counters -----------------------------------------------------------------------------
+
+    def count(self, prefix: str = "/") -> int:
+        """Return how many requests had a path starting with *prefix*."""
+        return sum(1 for r in self.requests if r.path.startswith(prefix))
+
+    def paths(self) -> Counter[str]:
+        """Return request counts per path."""
+        return Counter(r.path for r in self.requests)
+
+    # -- serving ------------------------------------------------------------------------------
+
+    async def _handle(self, stream: anyio.abc.ByteStream) -> None:
+        reader = BufferedByteReceiveStream(stream)
+        try:
+            while True:
+                try:
+                    head = await reader.receive_until(b"\r\n\r\n", 65536)
+                except (anyio.EndOfStream, anyio.IncompleteRead, anyio.DelimiterNotFound):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                parts = lines[0].split(" ")
+                if len(parts) != 3:
+                    return
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                request = Request(parts[1], headers)
+                self.requests.append(request)
+                keep_going = await self._answer(stream, request)
+                if not keep_going or headers.get("connection", "").lower() == "close":
+                    return
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, ssl.SSLError):
+            return
+        finally:
+            await anyio.aclose_forcefully(stream)
+
+    async def _answer(self, stream: anyio.abc.ByteStream, request: Request) -> bool:
+        fault = self.plan.choose(request)
+        if fault is not None:
+            if fault.kind == "slow":
+                await anyio.sleep(fault.delay)
+            elif fault.kind != "trickle":
+                return await self._fault(stream, request, fault)
+        status, ctype, body, extra = self._route(request)
+        if fault is not None and fault.kind == "trickle" and status == 200:
+            await self._send_head(stream, 200, ctype, len(body), extra)
+            for i in range(len(body)):
+                await stream.send(body[i : i + 1])
+                await anyio.sleep(fault.delay)
+            return True
+        await self._send(stream, status, ctype, body, extra)
+        return True
+
+    async def _send_head(
+        self,
+        stream: anyio.abc.ByteStream,
+        status: int,
+        ctype: str | None,
+        length: int | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        lines = [f"HTTP/1.1 {status} X"]
+        if ctype:
+            lines.append(f"Content-Type: {ctype}")
+        if length is None:
+            lines.append("Transfer-Encoding: chunked")
+        else:
+            lines.append(f"Content-Length: {length}")
+        for name, value in (extra or {}).items():
+            lines.append(f"{name}: {value}")
+        await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    async def _send(
+        self,
+        stream: anyio.abc.ByteStream,
+        status: int,
+        ctype: str | None,
+        body: bytes,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        await self._send_head(stream, status, ctype, len(body), extra)
+        if body:
+            await stream.send(body)
+
+    def _route(self, request: Request) -> tuple[int, str | None, bytes, dict[str, str]]:
+        path = urllib.parse.urlsplit(request.path).path
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        notfound: tuple[int, str | None, bytes, dict[str, str]] = (
+            404,
+            "application/json",
+            b'{"message": "Not Found"}',
+            {},
+        )
+        if len(parts) == 3 and parts[0] == "pypi" and parts[2] == "json":
+            doc = self.projects.get(parts[1])
+            if doc is None:
+                return notfound
+            return 200, "application/json", json.dumps(doc).encode(), {}
+        if len(parts) == 4 and parts[0] == "pypi" and parts[3] == "json":
+            doc = self.projects.get(parts[1])
+            if doc is None or not self.per_version_json or parts[2] not in doc.get("releases", {}):
+                return notfound
+            version_doc = {**doc, "info": {**doc["info"], "version": parts[2]}}
+            return 200, "application/json", json.dumps(version_doc).encode(), {}
+        if len(parts) == 2 and parts[0] == "simple":
+            doc = self.projects.get(parts[1])
+            if doc is None:
+                return notfound
+            return 200, "application/vnd.pypi.simple.v1+json", self._simple(doc), {}
+        if len(parts) == 2 and parts[0] == "files" and parts[1].endswith(".metadata"):
+            data = self.metadata.get(parts[1].removesuffix(".metadata"))
+            if data is None:
+                return notfound
+            return 200, "application/octet-stream", data, {}
+        return notfound
+
+    def _simple(self, doc: Mapping[str, Any]) -> bytes:
+        name = doc["info"]["name"]
+        base = self.files_url or self.url
+        files: list[dict[str, Any]] = []
+        for version, release_files in doc.get("releases", {}).items():
+            yanked = bool(release_files) and all(f.get("yanked") for f in release_files)
+            filename = wheel_filename(name, version)
+            files.append(
+                {
+                    "filename": filename,
+                    "url": f"{base}/files/{filename}",
+                    "hashes": {},
+                    "requires-python": (
+                        release_files[0].get("requires_python") if release_files else None
+                    ),
+                    "yanked": yanked,
+                    "core-metadata": filename in self.metadata,
+                }
+            )
+        return json.dumps(
+            {
+                "meta": {"api-version": "1.1"},
+                "name": name,
+                "files": files,
+                "versions": list(doc.get("releases", {})),
+            }
+        ).encode()
+
+    async def _fault(self, stream: anyio.abc.ByteStream, request: Request, fault: Fault) -> bool:
+        kind = fault.kind
+        if kind == "hang":
+            await anyio.sleep_forever()
+        if kind == "status":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            await self._send(stream, fault.status, "application/json", b'{"message": "x"}', extra)
+            return True
+        if kind in ("reset", "close"):
+            await self._send_head(stream, 200, "application/json", 10_000)
+            await stream.send(b'{"info": {"name": "partial')
+            if kind == "reset":
+                raw = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
+                if raw is not None:
+                    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
+        if kind == "truncate":
+            await self._send(stream, 200, "application/json", b'{"info": {"name": "tru')
+            return True
+        if kind == "garbage":
+            await self._send(stream, 200, "application/json", b"<html>surprise</html>")
+            return True
+        if kind == "invalid_utf8":
+            await self._send(stream, 200, "application/json", b'{"info": "\xff\xfe"}')
+            return True
+        if kind == "wrong_type":
+            await self._send(stream, 200, "text/html", b"<html>login portal</html>")
+            return True
+        if kind == "huge":
+            await self._send_head(stream, 200, "application/json", None)
+            chunk = b" " * 65536
+            sent = 0
+            while sent < fault.size:
+                await stream.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            await stream.send(b"0\r\n\r\n")
+            return True
+        if kind == "bomb":
+            body = gzip.compress(b"{" + b" " * fault.size + b"}", compresslevel=9)
+            await self._send(stream, 200, "application/json", body, {"Content-Encoding": "gzip"})
+            return True
+        # redirect
+        location = fault.location or request.path
+        await self._send(stream, 302, None, b"", {"Location": location})
+        return True

@@ -1,0 +1,81 @@
+"""Settings from AUTODOCS_* variables: every variable read, bad values named precisely."""
+
+from __future__ import annotations
+
+import pytest
+
+from autodocs_core.config import ENV_VARS, Settings
+from autodocs_core.errors import ConfigError
+
+GOOD = {
+    "AUTODOCS_INDEX_URL": "https://mirror.example/simple",
+    "AUTODOCS_INDEX_TOKEN": "T0KEN-xyz",
+    "AUTODOCS_INDEX_USERNAME": "me",
+    "AUTODOCS_INDEX_PASSWORD": "PA55-xyz",
+    "AUTODOCS_NETRC": "/dev/null/netrc",
+    "AUTODOCS_CA_BUNDLE": "/etc/ssl/ca.pem",
+    "AUTODOCS_MAX_RESPONSE_BYTES": "2048",
+    "AUTODOCS_DEADLINE": "7.5",
+    "AUTODOCS_MAX_CONNECTIONS": "4",
+    "AUTODOCS_CONNECT_TIMEOUT": "1.5",
+    "AUTODOCS_READ_TIMEOUT": "3",
+}
+
+
+def test_every_documented_variable_is_read() -> None:
+    """Each variable in ENV_VARS changes the settings, and all are covered here."""
+    assert {var for var, _ in ENV_VARS.values()} == set(GOOD)
+    s = Settings.from_env(GOOD)
+    assert s == Settings(
+        index_url="https://mirror.example/simple",
+        index_token="T0KEN-xyz",
+        index_username="me",
+        index_password="PA55-xyz",
+        netrc_file="/dev/null/netrc",
+        ca_bundle="/etc/ssl/ca.pem",
+        max_response_bytes=2048,
+        deadline=7.5,
+        max_connections=4,
+        connect_timeout=1.5,
+        read_timeout=3.0,
+    )
+    assert s.index_config().url == "https://mirror.example"
+    assert s.http_config().max_connections == 4
+    creds = s.credentials()
+    assert creds is not None and creds.header() == "Bearer T0KEN-xyz"
+    assert "T0KEN-xyz" not in repr(s) and "PA55-xyz" not in repr(s)
+
+
+def test_defaults_and_blank_values() -> None:
+    """Unset or blank variables keep the defaults."""
+    assert Settings.from_env({"AUTODOCS_DEADLINE": "  "}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("AUTODOCS_DEADLINE", "0"),
+        ("AUTODOCS_DEADLINE", "soon"),
+        ("AUTODOCS_DEADLINE", "nan"),
+        ("AUTODOCS_MAX_CONNECTIONS", "1000"),
+        ("AUTODOCS_MAX_CONNECTIONS", "2.5"),
+        ("AUTODOCS_MAX_RESPONSE_BYTES", "-1"),
+        ("AUTODOCS_INDEX_URL", "ftp://mirror"),
+        ("AUTODOCS_INDEX_URL", "https://"),
+        ("AUTODOCS_INDEX_TOKEN", "a\nb"),
+    ],
+)
+def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:
+    """A bad value is a config error that names the variable (and the range for numbers)."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({var: value})
+    assert var in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_url_credentials_are_redacted() -> None:
+    """Credentials inside the index URL are used but never shown."""
+    s = Settings.from_env({"AUTODOCS_INDEX_URL": "https://u:secret@mirror.example"})
+    assert "secret" not in str(s.describe())
+    creds = s.credentials()
+    assert creds is not None and creds.username == "u"
