@@ -117,6 +117,15 @@ class FaultPlan:
         return None
 
 
+# Complete 200 answers whose content is wrong in one way each.
+_CANNED: dict[str, tuple[str, bytes]] = {
+    "truncate": ("application/json", b'{"info": {"name": "tru'),
+    "garbage": ("application/json", b"<html>surprise</html>"),
+    "invalid_utf8": ("application/json", b'{"info": "\xff\xfe"}'),
+    "wrong_type": ("text/html", b"<html>login portal</html>"),
+}
+
+
 def wheel_filename(name: str, version: str) -> str:
     """Return the file name of a pure-Python wheel of *name* *version* (PEP 427 escaping)."""
     return f"{re.sub(r'[-_.]+', '_', name)}-{version}-py3-none-any.whl"
@@ -376,17 +385,9 @@ class FaultIndex:
                 if raw is not None:
                     raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return False
-        if kind == "truncate":
-            await self._send(stream, 200, "application/json", b'{"info": {"name": "tru')
-            return True
-        if kind == "garbage":
-            await self._send(stream, 200, "application/json", b"<html>surprise</html>")
-            return True
-        if kind == "invalid_utf8":
-            await self._send(stream, 200, "application/json", b'{"info": "\xff\xfe"}')
-            return True
-        if kind == "wrong_type":
-            await self._send(stream, 200, "text/html", b"<html>login portal</html>")
+        if kind in _CANNED:
+            ctype, body = _CANNED[kind]
+            await self._send(stream, 200, ctype, body)
             return True
         if kind == "huge":
             await self._send_head(stream, 200, "application/json", None)
