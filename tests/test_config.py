@@ -19,6 +19,12 @@ GOOD = {
     "AUTODOCS_MAX_CONNECTIONS": "4",
     "AUTODOCS_CONNECT_TIMEOUT": "1.5",
     "AUTODOCS_READ_TIMEOUT": "3",
+    "AUTODOCS_CACHE_DIR": "/tmp/autodocs-cache",
+    "AUTODOCS_CACHE_MAX_BYTES": "2097152",
+    "AUTODOCS_MEMORY_CACHE_ENTRIES": "32",
+    "AUTODOCS_VERSIONS_TTL": "60",
+    "AUTODOCS_OFFLINE": "yes",
+    "AUTODOCS_MAX_CONCURRENCY": "3",
 }
 
 
@@ -38,7 +44,15 @@ def test_every_documented_variable_is_read() -> None:
         max_connections=4,
         connect_timeout=1.5,
         read_timeout=3.0,
+        cache_dir="/tmp/autodocs-cache",
+        cache_max_bytes=2097152,
+        memory_cache_entries=32,
+        versions_ttl=60.0,
+        offline=True,
+        max_concurrency=3,
     )
+    assert s.cache_path() == "/tmp/autodocs-cache"
+    assert Settings().cache_path().endswith("autodocs")
     assert s.index_config().url == "https://mirror.example"
     assert s.http_config().max_connections == 4
     creds = s.credentials()
@@ -63,6 +77,8 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_INDEX_URL", "ftp://mirror"),
         ("AUTODOCS_INDEX_URL", "https://"),
         ("AUTODOCS_INDEX_TOKEN", "a\nb"),
+        ("AUTODOCS_OFFLINE", "maybe"),
+        ("AUTODOCS_MAX_CONCURRENCY", "0"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

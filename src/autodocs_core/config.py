@@ -39,6 +39,12 @@ class Settings:
         max_connections: ``AUTODOCS_MAX_CONNECTIONS``: HTTP connections to the index.
         connect_timeout: ``AUTODOCS_CONNECT_TIMEOUT``: seconds to connect.
         read_timeout: ``AUTODOCS_READ_TIMEOUT``: upper bound on waiting for an answer.
+        cache_dir: ``AUTODOCS_CACHE_DIR``: cache directory (default: the user cache directory).
+        cache_max_bytes: ``AUTODOCS_CACHE_MAX_BYTES``: size of the disk cache.
+        memory_cache_entries: ``AUTODOCS_MEMORY_CACHE_ENTRIES``: entries kept in memory.
+        versions_ttl: ``AUTODOCS_VERSIONS_TTL``: seconds a package's version list stays fresh.
+        offline: ``AUTODOCS_OFFLINE``: never touch the network; serve from the cache only.
+        max_concurrency: ``AUTODOCS_MAX_CONCURRENCY``: packages fetched at once.
 
     .. versionadded:: 0.1.0
     """
@@ -54,6 +60,12 @@ class Settings:
     max_connections: int = 10
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
+    cache_dir: str | None = None
+    cache_max_bytes: int = 512 * 1024 * 1024
+    memory_cache_entries: int = 256
+    versions_ttl: float = 3600.0
+    offline: bool = False
+    max_concurrency: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +108,14 @@ class Settings:
             netrc_file=self.netrc_file,
         )
 
+    def cache_path(self) -> str:
+        """Return the cache directory: ``cache_dir`` or the platform's user cache directory."""
+        if self.cache_dir:
+            return os.path.expanduser(self.cache_dir)
+        import platformdirs
+
+        return platformdirs.user_cache_dir("autodocs", appauthor=False)
+
     def describe(self) -> dict[str, Any]:
         """Return the settings as a dict with secrets and URL credentials redacted."""
         out = attrs.asdict(self)
@@ -130,6 +150,18 @@ def _number(kind: type[N], low: N, high: N) -> Callable[[str, str], N]:
     return parse
 
 
+def _flag(var: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(
+        f"{var}={raw[:40]!r} is invalid: expected 1/0, true/false, yes/no or on/off",
+        details={"variable": var, "value": raw[:40]},
+    )
+
+
 def _text(var: str, raw: str) -> str:
     if len(raw) > 4096 or any(ord(c) < 32 for c in raw):
         raise ConfigError(
@@ -162,5 +194,11 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "max_connections": ("AUTODOCS_MAX_CONNECTIONS", _number(int, 1, 100)),
     "connect_timeout": ("AUTODOCS_CONNECT_TIMEOUT", _number(float, 0.1, 60.0)),
     "read_timeout": ("AUTODOCS_READ_TIMEOUT", _number(float, 0.1, 300.0)),
+    "cache_dir": ("AUTODOCS_CACHE_DIR", _text),
+    "cache_max_bytes": ("AUTODOCS_CACHE_MAX_BYTES", _number(int, 1 << 20, 1 << 40)),
+    "memory_cache_entries": ("AUTODOCS_MEMORY_CACHE_ENTRIES", _number(int, 1, 100_000)),
+    "versions_ttl": ("AUTODOCS_VERSIONS_TTL", _number(float, 0.0, 30 * 86400.0)),
+    "offline": ("AUTODOCS_OFFLINE", _flag),
+    "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
 }
 """Settings field -> (environment variable, parser)."""

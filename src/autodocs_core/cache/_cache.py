@@ -1,0 +1,203 @@
+"""The documentation cache: a memory LRU in front of a store, keyed by name + version + schema.
+
+- Documentation of a released version never changes: cached without expiry (bounded by size).
+- A project's version list (what "latest" or ">=2" resolves to) is fresh for ``versions_ttl``;
+  older copies are still returned (marked by their age) so callers can serve them stale when the
+  index cannot be reached.
+- Every entry records its key and the cache schema; a foreign or outdated entry is a miss.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any, TypeVar
+
+import attrs
+from packaging.utils import canonicalize_version
+
+from .._serde import structure, unstructure
+from ..docs import PackageDocs
+from ..errors import AutodocsError
+from ..pypi import ProjectIndex
+from ..resilience import SYSTEM_CLOCK, Clock
+from ._store import CacheStore, MemoryStore
+
+__all__ = ["SCHEMA_VERSION", "CacheStats", "Cached", "DocsCache"]
+
+SCHEMA_VERSION = 1
+"""Bumped whenever the cached value formats change; older entries become misses."""
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Cached:
+    """A value read from the cache, with its age.
+
+    Attributes:
+        value: The cached object.
+        stored_at: Wall-clock time it was stored.
+        age: Seconds since then.
+    """
+
+    value: Any
+    stored_at: float
+    age: float
+
+
+@attrs.frozen
+class CacheStats:
+    """What the cache holds and how well it works.
+
+    Attributes:
+        entries: Entries in the persistent store.
+        bytes: Their total size.
+        memory_entries: Entries in the memory level.
+        hits: Lookups answered from the cache.
+        misses: Lookups that were not.
+        hit_rate: ``hits / (hits + misses)`` (0.0 before any lookup).
+        oldest_age: Age in seconds of the oldest persistent entry, when known.
+        degraded: Why the persistent level is not working (``None`` when it is).
+        memory_only: Whether there is no persistent level at all.
+    """
+
+    entries: int
+    bytes: int
+    memory_entries: int
+    hits: int
+    misses: int
+    hit_rate: float
+    oldest_age: float | None
+    degraded: str | None
+    memory_only: bool
+
+
+def _docs_key(name: str, version: str) -> str:
+    # "2.0" and "2.0.0" are one version (PEP 440): one key
+    canonical = str(canonicalize_version(version))
+    return f"v{SCHEMA_VERSION}/docs/{name}/{urllib.parse.quote(canonical, safe='')}"
+
+
+def _project_key(name: str) -> str:
+    return f"v{SCHEMA_VERSION}/projects/{name}"
+
+
+class DocsCache:
+    """Two-level cache of package documentation and version lists.
+
+    Args:
+        store: The persistent level (e.g. :class:`DiskStore`), or ``None`` for memory only.
+        memory: The memory level.
+        clock: Time source (wall clock for ages).
+        versions_ttl: Seconds a version list stays fresh.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        store: CacheStore | None,
+        *,
+        memory: MemoryStore | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        versions_ttl: float = 3600.0,
+    ) -> None:
+        self.store = store
+        self.memory = memory or MemoryStore()
+        self.clock = clock
+        self.versions_ttl = versions_ttl
+        self.hits = 0
+        self.misses = 0
+
+    async def _get(self, key: str, cls: type[T]) -> Cached | None:
+        raw = await self.memory.get(key)
+        if raw is None and self.store is not None:
+            raw = await self.store.get(key)
+            if raw is not None:
+                await self.memory.put(key, raw)
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            if entry.get("schema") != SCHEMA_VERSION or entry.get("key") != key:
+                raise ValueError("foreign entry")
+            value = structure(entry["value"], cls)
+            stored_at = float(entry["stored_at"])
+        except (ValueError, KeyError, TypeError, AttributeError, AutodocsError):
+            await self.memory.delete(key)
+            if self.store is not None:
+                await self.store.delete(key)
+            return None
+        return Cached(value, stored_at, max(0.0, self.clock.wall() - stored_at))
+
+    async def _put(self, key: str, value: Any) -> bool:
+        raw = json.dumps(
+            {
+                "schema": SCHEMA_VERSION,
+                "key": key,
+                "stored_at": self.clock.wall(),
+                "value": unstructure(value),
+            },
+            separators=(",", ":"),
+        ).encode()
+        await self.memory.put(key, raw)
+        if self.store is None:
+            return False
+        return await self.store.put(key, raw)
+
+    def _count(self, found: Cached | None) -> Cached | None:
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    async def get_docs(self, name: str, version: str) -> Cached | None:
+        """Return the cached documentation of *name* *version* (never expires)."""
+        return self._count(await self._get(_docs_key(name, version), PackageDocs))
+
+    async def put_docs(self, docs: PackageDocs) -> bool:
+        """Store documentation; ``False`` when only the memory level took it."""
+        return await self._put(_docs_key(docs.name, docs.version), docs)
+
+    async def get_project(self, name: str) -> Cached | None:
+        """Return the cached version list of *name*, fresh or not (check ``is_fresh``)."""
+        return self._count(await self._get(_project_key(name), ProjectIndex))
+
+    def is_fresh(self, cached: Cached) -> bool:
+        """Whether a cached version list is younger than ``versions_ttl``."""
+        return cached.age < self.versions_ttl
+
+    async def put_project(self, project: ProjectIndex) -> bool:
+        """Store a version list."""
+        return await self._put(_project_key(project.name), project)
+
+    async def refresh(self, name: str | None = None) -> int:
+        """Drop everything cached for *name* (all versions), or everything; return the count."""
+        prefixes = [f"v{SCHEMA_VERSION}/docs/{name}", _project_key(name)] if name else [""]
+        count = 0
+        for prefix in prefixes:
+            dropped = await self.memory.delete(prefix)
+            if self.store is not None:
+                dropped = max(dropped, await self.store.delete(prefix))
+            count += dropped
+        return count
+
+    async def stats(self) -> CacheStats:
+        """Return entries, bytes, hit rate, oldest entry and health of the cache."""
+        memory = await self.memory.stats()
+        persistent = await self.store.stats() if self.store is not None else memory
+        total = self.hits + self.misses
+        oldest = persistent.oldest
+        return CacheStats(
+            entries=persistent.entries,
+            bytes=persistent.bytes,
+            memory_entries=memory.entries,
+            hits=self.hits,
+            misses=self.misses,
+            hit_rate=self.hits / total if total else 0.0,
+            oldest_age=max(0.0, self.clock.wall() - oldest) if oldest is not None else None,
+            degraded=persistent.degraded,
+            memory_only=self.store is None,
+        )

@@ -1,0 +1,320 @@
+"""The one facade both adapters (MCP server, CLI) call: :class:`DocsService`.
+
+It owns the HTTP client, the index client (with its per-host breakers and budgets) and the cache,
+and turns "docs for this package and constraint" into a rendered, budgeted, fenced answer:
+
+1. Validate the name, the constraint and the budget before any I/O.
+2. An exact pin whose documentation is cached is answered at once (no request).
+3. Otherwise the version list comes from the cache while fresh, else from the index; when the
+   index cannot be reached (outage, open breaker, deadline) a cached list is used and the answer
+   is marked stale with its age.
+4. The resolved version's documentation comes from the cache, else from the index (then cached).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, Self
+
+import attrs
+import httpx
+
+from .cache import CacheStats, CacheStore, DiskStore, DocsCache, MemoryStore
+from .config import Settings
+from .docs import PackageDocs, check_budget, render_docs
+from .errors import (
+    CacheError,
+    CircuitOpenError,
+    DeadlineExceeded,
+    InvalidInputError,
+    RetryBudgetExhausted,
+    UpstreamError,
+)
+from .http import HttpClient
+from .pypi import IndexClient, ProjectIndex, normalize_name, parse_constraint, resolve_version
+from .resilience import (
+    SYSTEM_CLOCK,
+    Clock,
+    Deadline,
+    FetchProgress,
+    Hooks,
+    PartialResult,
+    fetch_all,
+)
+
+__all__ = ["MAX_PACKAGES", "DocsAnswer", "DocsService"]
+
+MAX_PACKAGES = 100
+"""Most packages one :meth:`DocsService.get_many` call accepts."""
+
+# Failures that mean "the index cannot be reached right now" (serve a cached copy if any).
+_UNREACHABLE = (UpstreamError, CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted)
+
+
+@attrs.frozen
+class DocsAnswer:
+    """Rendered documentation for one package version, with where it came from.
+
+    Attributes:
+        package_name: Normalised name.
+        version: The exact resolved version.
+        version_constraint: The constraint as asked (``None``: latest).
+        fetched_at: When the documentation was read from the index (ISO 8601, UTC).
+        from_cache: Whether no request was needed for the documentation itself.
+        stale: Whether the index could not be reached and a cached copy was served.
+        stale_age: Age in seconds of the stale copy.
+        documentation: The rendered Markdown (untrusted text fenced).
+        tokens: Its size in (over-)estimated tokens.
+        truncated: Whether parts were left out to fit the budget.
+        yanked: Whether the version is yanked.
+        warnings: Notes for the caller.
+    """
+
+    package_name: str
+    version: str
+    version_constraint: str | None
+    fetched_at: str
+    from_cache: bool
+    stale: bool
+    stale_age: float | None
+    documentation: str
+    tokens: int
+    truncated: bool
+    yanked: bool
+    warnings: tuple[str, ...] = ()
+
+
+def _exact_pin(constraint: str | None) -> str | None:
+    spec = parse_constraint(constraint)
+    if spec is None:
+        return None
+    specs = list(spec)
+    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+        return specs[0].version
+    return None
+
+
+class DocsService:
+    """Accurate, version-specific, budgeted documentation, served from cache when it can be.
+
+    Use as ``async with DocsService(settings) as service: await service.get_docs("httpx")``.
+
+    Args:
+        settings: Configuration (default: read from the environment).
+        transport: An httpx transport, for tests.
+        store: The cache's persistent level; default a :class:`DiskStore` in
+            ``settings.cache_path()``; ``None`` for memory only.
+        clock: Time source.
+        rng: Randomness for jitter.
+        hooks: Resilience events.
+
+    .. versionadded:: 0.1.0
+    """
+
+    _DEFAULT: Any = object()
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        store: CacheStore | None = _DEFAULT,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.settings = settings = settings if settings is not None else Settings.from_env()
+        self.clock = clock
+        if store is DocsService._DEFAULT:
+            store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
+        self.cache = DocsCache(
+            store,
+            memory=MemoryStore(max_entries=settings.memory_cache_entries),
+            clock=clock,
+            versions_ttl=settings.versions_ttl,
+        )
+        self.http = HttpClient(
+            settings.http_config(), credentials=settings.credentials(), transport=transport
+        )
+        self.index = IndexClient(
+            self.http, settings.index_config(), clock=clock, rng=rng, hooks=hooks
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.http.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.http.__aexit__(*exc_info)
+
+    # -- documentation -----------------------------------------------------------------------
+
+    async def get_docs(
+        self,
+        name: str,
+        constraint: str | None = None,
+        *,
+        query: str | None = None,
+        max_tokens: int | None = None,
+    ) -> DocsAnswer:
+        """Return the rendered documentation of *name* at the version *constraint* selects.
+
+        Raises:
+            InvalidInputError: Bad name, constraint, query or budget (before any I/O).
+            PackageNotFoundError, VersionNotFoundError: Nothing to document.
+            CacheError: Offline mode and nothing cached.
+            AutodocsError: The index could not be reached and nothing is cached (the error
+                says so and what to do).
+        """
+        normal = normalize_name(name)
+        pin = _exact_pin(constraint)
+        budget = check_budget(max_tokens)
+        if query is not None and len(query) > 500:
+            raise InvalidInputError(
+                "The query is longer than 500 characters", details={"query_length": len(query)}
+            )
+        warnings: list[str] = []
+        if pin is not None:
+            cached = await self.cache.get_docs(normal, pin)
+            if cached is not None:
+                return self._answer(cached.value, constraint, query, budget, True, None, [])
+        deadline = Deadline.after(self.settings.deadline, self.clock)
+        project, stale_age = await self._project(normal, deadline, warnings)
+        resolution = resolve_version(normal, project.releases, constraint)
+        cached = await self.cache.get_docs(normal, resolution.version)
+        if cached is not None:
+            return self._answer(cached.value, constraint, query, budget, True, stale_age, warnings)
+        if self.settings.offline:
+            raise self._offline_miss(normal, resolution.version)
+        if stale_age is not None:
+            raise CacheError(
+                f"The index cannot be reached and {normal} {resolution.version} is not cached",
+                details={"package_name": normal, "version": resolution.version},
+                suggestions=(
+                    "Try again when the index is reachable, or ask for a version you read before.",
+                ),
+            )
+        meta = await self.index.get_release(project, resolution.version, deadline=deadline)
+        fetched = dt.datetime.fromtimestamp(self.clock.wall(), dt.UTC)
+        docs = attrs.evolve(
+            PackageDocs.from_metadata(meta, resolution, fetched),
+            name=normal,
+            version=resolution.version,
+        )
+        if not await self.cache.put_docs(docs):
+            warnings.append("The disk cache is unavailable; this answer is cached in memory only.")
+        return self._answer(docs, constraint, query, budget, False, None, warnings)
+
+    async def _project(
+        self, name: str, deadline: Deadline, warnings: list[str]
+    ) -> tuple[ProjectIndex, float | None]:
+        """Return the version list and, when it is a stale copy, its age."""
+        cached = await self.cache.get_project(name)
+        if self.settings.offline:
+            if cached is None:
+                raise self._offline_miss(name, None)
+            return cached.value, None
+        if cached is not None and self.cache.is_fresh(cached):
+            return cached.value, None
+        try:
+            project = await self.index.get_project(name, deadline=deadline)
+        except _UNREACHABLE as exc:
+            if cached is None:
+                exc.suggestions = (
+                    *exc.suggestions,
+                    f"No cached copy of '{name}' is available to serve while the index is "
+                    "unreachable.",
+                )
+                raise
+            warnings.append(
+                f"The index could not be reached ({exc.error_type}); serving the cached copy "
+                f"from {cached.age / 3600:.1f} h ago."
+            )
+            return cached.value, cached.age
+        if not await self.cache.put_project(project):
+            warnings.append("The disk cache is unavailable; working from memory only.")
+        return project, None
+
+    def _offline_miss(self, name: str, version: str | None) -> CacheError:
+        what = f"{name} {version}" if version else name
+        return CacheError(
+            f"Offline mode is on (AUTODOCS_OFFLINE) and {what} is not cached",
+            details={"package_name": name, "version": version, "offline": True},
+            suggestions=(
+                "Unset AUTODOCS_OFFLINE to fetch it from the index, or ask for a "
+                "package read before.",
+            ),
+        )
+
+    def _answer(
+        self,
+        docs: PackageDocs,
+        constraint: str | None,
+        query: str | None,
+        budget: int,
+        from_cache: bool,
+        stale_age: float | None,
+        warnings: list[str],
+    ) -> DocsAnswer:
+        shown = attrs.evolve(docs, constraint=constraint)
+        rendered = render_docs(shown, query=query, max_tokens=budget, stale_age=stale_age)
+        return DocsAnswer(
+            package_name=docs.name,
+            version=docs.version,
+            version_constraint=constraint,
+            fetched_at=docs.fetched_at.isoformat(),
+            from_cache=from_cache,
+            stale=stale_age is not None,
+            stale_age=stale_age,
+            documentation=rendered.text,
+            tokens=rendered.tokens,
+            truncated=rendered.truncated,
+            yanked=docs.yanked,
+            warnings=tuple(warnings),
+        )
+
+    async def get_many(
+        self,
+        packages: Sequence[str | tuple[str, str | None]],
+        *,
+        max_tokens_per_package: int | None = None,
+        on_progress: Callable[[FetchProgress], None] | None = None,
+    ) -> PartialResult[DocsAnswer]:
+        """Fetch many packages at once (bounded concurrency); failures are listed, not raised.
+
+        Args:
+            packages: Names, or ``(name, constraint)`` pairs (at most ``MAX_PACKAGES``).
+            max_tokens_per_package: Budget of each answer.
+            on_progress: Called after each package.
+        """
+        if len(packages) > MAX_PACKAGES:
+            raise InvalidInputError(
+                f"At most {MAX_PACKAGES} packages per call, got {len(packages)}",
+                details={"count": len(packages)},
+                suggestions=("Split the list into several calls.",),
+            )
+        check_budget(max_tokens_per_package)
+        items = [(p, None) if isinstance(p, str) else (p[0], p[1]) for p in packages]
+
+        async def one(item: tuple[str, str | None]) -> DocsAnswer:
+            return await self.get_docs(item[0], item[1], max_tokens=max_tokens_per_package)
+
+        return await fetch_all(
+            one,
+            items,
+            limit=self.settings.max_concurrency,
+            on_progress=on_progress,
+            key=lambda item: item[0] if item[1] is None else f"{item[0]}{item[1]}",
+        )
+
+    # -- cache -------------------------------------------------------------------------------
+
+    async def refresh(self, name: str | None = None) -> int:
+        """Drop the cached data of *name* (every version), or of everything; return the count."""
+        return await self.cache.refresh(normalize_name(name) if name is not None else None)
+
+    async def cache_stats(self) -> CacheStats:
+        """Return entries, bytes, hit rate, oldest entry and cache health."""
+        return await self.cache.stats()
