@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import fetcher, overhead
+from . import fetcher, overhead, service
 
-SUITES = {"overhead": overhead.run, "fetcher": fetcher.run}
+SUITES = {"overhead": overhead.run, "fetcher": fetcher.run, "service": service.run}
 
 
 def main() -> None:

@@ -106,18 +106,21 @@ def peer_variants() -> list[Variant]:
 
 
 async def measure(calls: int, rounds: int, *, peers: bool) -> list[dict[str, Any]]:
-    rows = []
-    bare = await per_call_ns(noop, calls=calls, rounds=rounds)
-    rows.append({"library": "(baseline)", "variant": "bare `await noop()`", "ns": bare})
-    for lib, name, fn in our_variants() + (peer_variants() if peers else []):
-        rows.append(
-            {
-                "library": lib,
-                "variant": name,
-                "ns": await per_call_ns(fn, calls=calls, rounds=rounds),
-            }
-        )
-    return rows
+    """Return the best-of-rounds cost per variant.
+
+    Rounds are interleaved so that a noisy moment on the machine hits every variant alike
+    instead of a few consecutive ones.
+    """
+    variants: list[Variant] = [("(baseline)", "bare `await noop()`", noop)]
+    variants += our_variants() + (peer_variants() if peers else [])
+    best = [float("inf")] * len(variants)
+    for _ in range(rounds):
+        for i, (_, _, fn) in enumerate(variants):
+            best[i] = min(best[i], await per_call_ns(fn, calls=calls, rounds=1))
+    return [
+        {"library": lib, "variant": name, "ns": ns}
+        for (lib, name, _), ns in zip(variants, best, strict=True)
+    ]
 
 
 def table(rows: list[dict[str, Any]], backend: str) -> str:

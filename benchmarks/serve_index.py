@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -16,13 +17,22 @@ from autodocs_core.testing import FaultIndex
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pypi"
 
 
-def load_projects() -> dict[str, dict[str, object]]:
-    """Recorded package documents shared with the test suite."""
-    return {
+def load_projects(copies: int = 10) -> dict[str, dict[str, Any]]:
+    """Recorded package documents shared with the test suite, plus renamed copies.
+
+    The copies (``attrs-1`` .. ``attrs-9``) let benchmarks ask for many different packages.
+    """
+    recorded: dict[str, dict[str, Any]] = {
         p.stem: json.loads(p.read_text("utf-8"))
         for p in FIXTURES.glob("*.json")
         if "." not in p.stem
     }
+    projects = dict(recorded)
+    for name, doc in recorded.items():
+        for i in range(1, copies):
+            copy = f"{name}-{i}"
+            projects[copy] = {**doc, "info": {**doc["info"], "name": copy}}
+    return projects
 
 
 async def main() -> None:

@@ -21,7 +21,7 @@ from typing import Any, Self
 import attrs
 import httpx
 
-from .cache import CacheStats, CacheStore, DiskStore, DocsCache, MemoryStore
+from .cache import CacheStats, CacheStore, DiskStore, DocsCache
 from .config import Settings
 from .docs import PackageDocs, check_budget, render_docs
 from .errors import (
@@ -131,7 +131,7 @@ class DocsService:
             store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
         self.cache = DocsCache(
             store,
-            memory=MemoryStore(max_entries=settings.memory_cache_entries),
+            memory_entries=settings.memory_cache_entries,
             clock=clock,
             versions_ttl=settings.versions_ttl,
         )

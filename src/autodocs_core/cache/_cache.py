@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections import OrderedDict
 from typing import Any, TypeVar
 
 import attrs
@@ -21,7 +22,7 @@ from ..docs import PackageDocs
 from ..errors import AutodocsError
 from ..pypi import ProjectIndex
 from ..resilience import SYSTEM_CLOCK, Clock
-from ._store import CacheStore, MemoryStore
+from ._store import CacheStore, StoreStats, under
 
 __all__ = ["SCHEMA_VERSION", "CacheStats", "Cached", "DocsCache"]
 
@@ -86,9 +87,13 @@ def _project_key(name: str) -> str:
 class DocsCache:
     """Two-level cache of package documentation and version lists.
 
+    The memory level holds decoded objects (a warm hit costs no parsing), bounded in entries
+    and in the serialised bytes they came from.
+
     Args:
         store: The persistent level (e.g. :class:`DiskStore`), or ``None`` for memory only.
-        memory: The memory level.
+        memory_entries: Most objects kept in memory.
+        memory_bytes: Most (serialised) bytes kept in memory.
         clock: Time source (wall clock for ages).
         versions_ttl: Seconds a version list stays fresh.
 
@@ -99,23 +104,47 @@ class DocsCache:
         self,
         store: CacheStore | None,
         *,
-        memory: MemoryStore | None = None,
+        memory_entries: int = 256,
+        memory_bytes: int = 64 * 1024 * 1024,
         clock: Clock = SYSTEM_CLOCK,
         versions_ttl: float = 3600.0,
     ) -> None:
         self.store = store
-        self.memory = memory or MemoryStore()
+        self.memory_entries = memory_entries
+        self.memory_bytes = memory_bytes
+        self._objects: OrderedDict[str, tuple[Any, float, int]] = OrderedDict()
+        self._object_bytes = 0
         self.clock = clock
         self.versions_ttl = versions_ttl
         self.hits = 0
         self.misses = 0
 
+    def _remember(self, key: str, value: Any, stored_at: float, size: int) -> None:
+        self._forget(key)
+        if size > self.memory_bytes:
+            return
+        self._objects[key] = (value, stored_at, size)
+        self._object_bytes += size
+        while len(self._objects) > self.memory_entries or self._object_bytes > self.memory_bytes:
+            _, (_, _, dropped) = self._objects.popitem(last=False)
+            self._object_bytes -= dropped
+
+    def _forget(self, key: str) -> None:
+        old = self._objects.pop(key, None)
+        if old is not None:
+            self._object_bytes -= old[2]
+
+    def _cached(self, value: Any, stored_at: float) -> Cached:
+        return Cached(value, stored_at, max(0.0, self.clock.wall() - stored_at))
+
     async def _get(self, key: str, cls: type[T]) -> Cached | None:
-        raw = await self.memory.get(key)
-        if raw is None and self.store is not None:
-            raw = await self.store.get(key)
-            if raw is not None:
-                await self.memory.put(key, raw)
+        held = self._objects.get(key)
+        if held is not None:
+            self._objects.move_to_end(key)
+            return self._cached(held[0], held[1])
+        if self.store is None:
+            return None
+        raw = await self.store.get(key)
         if raw is None:
             return None
         try:
@@ -125,23 +154,23 @@ class DocsCache:
             value = structure(entry["value"], cls)
             stored_at = float(entry["stored_at"])
         except (ValueError, KeyError, TypeError, AttributeError, AutodocsError):
-            await self.memory.delete(key)
-            if self.store is not None:
-                await self.store.delete(key)
+            await self.store.delete(key)
             return None
-        return Cached(value, stored_at, max(0.0, self.clock.wall() - stored_at))
+        self._remember(key, value, stored_at, len(raw))
+        return self._cached(value, stored_at)
 
     async def _put(self, key: str, value: Any) -> bool:
+        stored_at = self.clock.wall()
         raw = json.dumps(
             {
                 "schema": SCHEMA_VERSION,
                 "key": key,
-                "stored_at": self.clock.wall(),
+                "stored_at": stored_at,
                 "value": unstructure(value),
             },
             separators=(",", ":"),
         ).encode()
-        await self.memory.put(key, raw)
+        self._remember(key, value, stored_at, len(raw))
         if self.store is None:
             return False
         return await self.store.put(key, raw)
@@ -178,7 +207,10 @@ class DocsCache:
         prefixes = [f"v{SCHEMA_VERSION}/docs/{name}", _project_key(name)] if name else [""]
         count = 0
         for prefix in prefixes:
-            dropped = await self.memory.delete(prefix)
+            doomed = [k for k in self._objects if under(k, prefix)]
+            for key in doomed:
+                self._forget(key)
+            dropped = len(doomed)
             if self.store is not None:
                 dropped = max(dropped, await self.store.delete(prefix))
             count += dropped
@@ -186,7 +218,7 @@ class DocsCache:
 
     async def stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and health of the cache."""
-        memory = await self.memory.stats()
+        memory = StoreStats(len(self._objects), self._object_bytes)
         persistent = await self.store.stats() if self.store is not None else memory
         total = self.hits + self.misses
         oldest = persistent.oldest

@@ -8,13 +8,14 @@ header and notes included, never exceeds ``max_tokens`` as counted by :func:`cou
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
 
 from ..errors import InvalidInputError
 from ._model import PackageDocs
-from ._sanitize import fence, safe_url, sanitize_text
+from ._sanitize import fence, fence_parts, safe_url, sanitize_text
 from ._sections import Section, rank, split_sections
 from ._tokens import count_tokens
 
@@ -129,6 +130,16 @@ def _metadata_block(docs: PackageDocs) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=64)
+def _prepare(description: str, content_type: str | None) -> tuple[tuple[Section, int], ...]:
+    """Sanitise and split a description once, with each section's cost.
+
+    Memoised: a warm cache hit renders the same description again.
+    """
+    sections = split_sections(sanitize_text(description), content_type)
+    return tuple((s, count_tokens(s.text)) for s in sections)
+
+
 def _cut_lines(text: str, budget: int) -> tuple[str, int]:
     """Return the longest prefix of *text*, at a line boundary, costing at most *budget*.
 
@@ -181,28 +192,33 @@ def render_docs(
     """
     budget = check_budget(max_tokens)
     header = _header(docs, stale_age)
+    header_cost = count_tokens(header)
     meta = _metadata_block(docs)
-    description = sanitize_text(docs.description or "")
-    sections = split_sections(description, docs.description_content_type)
+    prepared = _prepare(docs.description or "", docs.description_content_type)
+    costs = {s.index: cost for s, cost in prepared}
+    sections = [s for s, _ in prepared]
     ordered = rank(sections, query)
     fence_cost = count_tokens(fence("", source="index", nonce=nonce or "00000000"))
-    room = budget - count_tokens(header) - fence_cost - _NOTICE_RESERVE - 4
+    room = budget - header_cost - fence_cost - _NOTICE_RESERVE - 4
     meta_text, meta_cost = _cut_lines(meta, max(0, room))
     room -= meta_cost + 2
     chosen: list[tuple[Section, str]] = []
     omitted = 0
     omitted_tokens = 0
     cut = False
+    used_cost: dict[int, int] = {}
     for section in ordered:
-        cost = count_tokens(section.text)
+        cost = costs[section.index]
         if cost + 2 <= room:
             chosen.append((section, section.text))
+            used_cost[section.index] = cost
             room -= cost + 2
             continue
         if room > 40 and not cut:
             part, used = _cut_lines(section.text, room - 2)
             if part.strip():
                 chosen.append((section, part))
+                used_cost[section.index] = used
                 room -= used + 2
                 omitted_tokens += cost - used
                 cut = True
@@ -211,10 +227,12 @@ def render_docs(
         omitted_tokens += cost
     if not query:
         chosen.sort(key=lambda pair: pair[0].index)
-    body_parts = [p for p in [meta_text, *(text for _, text in chosen)] if p]
+    parts = [(meta_text, meta_cost)] if meta_text else []
+    parts += [(text, used_cost[section.index]) for section, text in chosen]
     if not sections:
-        body_parts.append("(the index has no description for this version)")
-    body = "\n\n".join(body_parts)
+        note = "(the index has no description for this version)"
+        parts.append((note, count_tokens(note)))
+    body = "\n\n".join(text for text, _ in parts)
     truncated = cut or omitted > 0 or meta_text != meta
     notice = ""
     if truncated:
@@ -224,8 +242,17 @@ def render_docs(
             f"{omitted_tokens} tokens omitted. Ask with a query or a larger max_tokens for "
             f"more.]"
         )
-    text = header + fence(body, source="package-index", nonce=nonce) + notice
-    tokens = count_tokens(text)
+    opening, closing = fence_parts(body, source="package-index", nonce=nonce)
+    text = header + opening + body + closing + notice
+    # Counts add up exactly across line breaks, and every join above is at one.
+    tokens = (
+        header_cost
+        + count_tokens(opening)
+        + count_tokens(closing)
+        + count_tokens(notice)
+        + sum(cost for _, cost in parts)
+        + 2 * max(0, len(parts) - 1)
+    )
     if tokens > budget:  # a safety net; the accounting above keeps this from happening
         text, tokens = _cut_lines(text, budget)
         truncated = True

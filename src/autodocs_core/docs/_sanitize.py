@@ -14,7 +14,7 @@ import urllib.parse
 
 from ..errors import redact_url
 
-__all__ = ["FENCE_TAG", "fence", "safe_url", "sanitize_text"]
+__all__ = ["FENCE_TAG", "fence", "fence_parts", "safe_url", "sanitize_text"]
 
 FENCE_TAG = "untrusted-upstream-text"
 
@@ -81,16 +81,21 @@ def _longest_run(text: str, char: str) -> int:
     return max((len(r) for r in runs), default=0)
 
 
+def fence_parts(text: str, *, source: str, nonce: str | None = None) -> tuple[str, str]:
+    """Return the (opening, closing) delimiters that :func:`fence` puts around *text*."""
+    nonce = nonce or secrets.token_hex(4)
+    ticks = "`" * max(4, _longest_run(text, "`") + 1)
+    return (
+        f'<{FENCE_TAG} id="{nonce}" source="{source}">\n{ticks}\n',
+        f'\n{ticks}\n</{FENCE_TAG} id="{nonce}">',
+    )
+
+
 def fence(text: str, *, source: str, nonce: str | None = None) -> str:
     """Wrap sanitised *text* as delimited data that it cannot close or imitate.
 
     The markers carry a random nonce the text cannot guess, and the inner code fence is longer
     than any run of backticks in the text (CommonMark: a shorter fence cannot close it).
     """
-    nonce = nonce or secrets.token_hex(4)
-    ticks = "`" * max(4, _longest_run(text, "`") + 1)
-    return (
-        f'<{FENCE_TAG} id="{nonce}" source="{source}">\n'
-        f"{ticks}\n{text}\n{ticks}\n"
-        f'</{FENCE_TAG} id="{nonce}">'
-    )
+    opening, closing = fence_parts(text, source=source, nonce=nonce)
+    return opening + text + closing

@@ -11,7 +11,8 @@ at least what byte-pair tokenizers spend on it:
 - digits: one token each (some tokenizers split numbers digit by digit);
 - punctuation and line breaks: one token each; runs of spaces: one per 4, and a single space
   only when no word follows it;
-- non-ASCII: one token per UTF-8 byte (the most a byte-level tokenizer can spend).
+- non-ASCII: one token per UTF-8 byte of the character or of its NFKD decomposition,
+  whichever is longer (the most a byte-level tokenizer, normalising or not, can spend).
 
 Checked against cl100k_base, o200k_base and voyage3_base on recorded package READMEs, their
 prefixes, text generated from README words and separators, and adversarial text (hex, base64,
@@ -22,8 +23,10 @@ into unusual short words) can cost a real tokenizer more than it says.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import unicodedata
 
 __all__ = ["count_tokens"]
 
@@ -36,6 +39,7 @@ def _word(word: str) -> int:
     return math.ceil(len(word) / 5) + sum(len(m.group()) - 2 for m in _CLUSTER.finditer(word))
 
 
+@functools.lru_cache(maxsize=65536)
 def _alnum(run: str) -> int:
     subwords = _SUBWORD.findall(run)
     n = 0
@@ -45,6 +49,15 @@ def _alnum(run: str) -> int:
         # Many short alternations of case and digits: a hash, base64 or a random identifier.
         return max(n, len(run))
     return n
+
+
+@functools.lru_cache(maxsize=65536)
+def _non_ascii(char: str) -> int:
+    # Byte-level BPE spends at most a token per byte, and rare characters do; tokenizers that
+    # normalise first (NFKC/NFKD) may expand a character, so charge its decomposed bytes too.
+    raw = len(char.encode("utf-8", "surrogatepass"))
+    decomposed = len(unicodedata.normalize("NFKD", char).encode("utf-8", "surrogatepass"))
+    return max(raw, decomposed)
 
 
 def count_tokens(text: str) -> int:
@@ -58,6 +71,18 @@ def count_tokens(text: str) -> int:
 
     .. versionadded:: 0.1.0
     """
+    if len(text) <= 4096:
+        return _count_short(text)
+    return _count(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _count_short(text: str) -> int:
+    # Headers, metadata lines and notices repeat across answers: count them once.
+    return _count(text)
+
+
+def _count(text: str) -> int:
     n = 0
     for match in _PIECE.finditer(text):
         piece = match.group()
@@ -74,8 +99,7 @@ def count_tokens(text: str) -> int:
         elif first in "\r\n":
             n += 1
         elif not first.isascii():
-            # Byte-level BPE never spends more than a token per byte; rare characters do.
-            n += len(first.encode("utf-8", "surrogatepass"))
+            n += _non_ascii(first)
         else:
             n += 1
     return n

@@ -7,7 +7,7 @@ import attrs
 __all__ = ["PackageMetadata", "ProjectIndex", "Release", "Resolution"]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Release:
     """One released version as the index lists it.
 

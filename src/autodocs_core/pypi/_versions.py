@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -78,6 +79,19 @@ def _nearest(versions: list[Version], spec: SpecifierSet, count: int = 3) -> lis
     return [str(v) for v in window]
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(releases: tuple[Release, ...]) -> tuple[tuple[Version, Release], ...]:
+    """Parse and sort a release list once (memoised: warm lookups resolve the same lists)."""
+    parsed: list[tuple[Version, Release]] = []
+    for release in releases:
+        try:
+            parsed.append((Version(release.version), release))
+        except InvalidVersion:
+            continue
+    parsed.sort(key=lambda pair: pair[0])
+    return tuple(parsed)
+
+
 def resolve_version(name: str, releases: Iterable[Release], constraint: str | None) -> Resolution:
     """Choose the version of *name* that *constraint* asks for.
 
@@ -94,13 +108,7 @@ def resolve_version(name: str, releases: Iterable[Release], constraint: str | No
         VersionNotFoundError: When nothing matches; it lists the versions nearest the request.
     """
     spec = parse_constraint(constraint)
-    parsed: list[tuple[Version, Release]] = []
-    for release in releases:
-        try:
-            parsed.append((Version(release.version), release))
-        except InvalidVersion:
-            continue
-    parsed.sort(key=lambda pair: pair[0])
+    parsed = list(_parsed(tuple(releases)))
     available = [(v, r) for v, r in parsed if not r.yanked]
     if spec is None:
         finals = [pair for pair in available if not pair[0].is_prerelease]
