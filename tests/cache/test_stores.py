@@ -139,3 +139,16 @@ def test_two_processes_writing_one_entry_never_see_a_torn_one(tmp_path: Path) ->
         assert proc.returncode == 0, err
     leftovers = [p for p in tmp_path.rglob(".tmp-*")]
     assert leftovers == []
+
+
+async def test_vanished_directory_is_recreated(tmp_path: Path) -> None:
+    """The cache directory deleted under a running server: the next write recreates it."""
+    import shutil
+
+    root = tmp_path / "cache"
+    store = DiskStore(root)
+    assert await store.put("k/a", b"one")
+    shutil.rmtree(root)
+    assert await store.get("k/a") is None
+    assert await store.put("k/a", b"two")
+    assert await store.get("k/a") == b"two"
