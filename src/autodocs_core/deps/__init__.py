@@ -1,0 +1,15 @@
+"""Dependency scanning: what a project declares, from every common file format, read safely."""
+
+from ._files import MAX_FILE_BYTES as MAX_FILE_BYTES
+from ._model import Dependency as Dependency
+from ._parsers import poetry_constraint as poetry_constraint
+from ._scan import MAX_INCLUDE_DEPTH as MAX_INCLUDE_DEPTH
+from ._scan import scan_dependencies as scan_dependencies
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_INCLUDE_DEPTH",
+    "Dependency",
+    "poetry_constraint",
+    "scan_dependencies",
+]

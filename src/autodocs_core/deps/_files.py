@@ -1,0 +1,108 @@
+"""Reading project files safely: confined to a root, size-capped, regular text files only."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ..errors import InvalidInputError
+
+__all__ = ["MAX_FILE_BYTES", "SafeReader", "ScanRefused"]
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""Largest dependency file read."""
+
+
+class ScanRefused(Exception):
+    """A file was refused (outside the root, not a regular file, too big, binary, a loop)."""
+
+    def __init__(self, reason: str, suggestion: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.suggestion = suggestion
+
+
+class SafeReader:
+    """Reads files under *root* only; never executes, never blocks on special files.
+
+    Args:
+        root: The allowed root (symlinks resolved).
+        max_bytes: Size cap, checked before reading.
+    """
+
+    def __init__(self, root: Path, *, max_bytes: int = MAX_FILE_BYTES) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def for_root(cls, root: str | os.PathLike[str]) -> SafeReader:
+        """Resolve *root* (it must exist) and return a reader confined to it."""
+        try:
+            resolved = Path(root).expanduser().resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise InvalidInputError(
+                "The project path does not exist or cannot be resolved",
+                details={"path": str(root)[:300]},
+                suggestions=("Pass an existing project directory or dependency file.",),
+            ) from None
+        return cls(resolved)
+
+    def relative(self, path: Path) -> str:
+        """Return *path* relative to the root, for reports."""
+        try:
+            return path.relative_to(self.root).as_posix() or "."
+        except ValueError:
+            return path.name
+
+    def resolve(self, path: Path) -> Path:
+        """Resolve *path* (following symlinks) and check that it stays under the root."""
+        try:
+            resolved = path.resolve(strict=True)
+        except RuntimeError:
+            raise ScanRefused("symlink loop", "Remove the symlink loop.") from None
+        except OSError as exc:
+            if exc.errno == 40:  # ELOOP
+                raise ScanRefused("symlink loop", "Remove the symlink loop.") from None
+            raise ScanRefused("file not found", "Check the path of the referenced file.") from None
+        if resolved != self.root and self.root not in resolved.parents:
+            raise ScanRefused(
+                "outside the allowed root",
+                "Only files inside the project directory are read; move or copy the file there.",
+            )
+        return resolved
+
+    def read_text(self, path: Path) -> str:
+        """Return the text of a regular, small, UTF-8 file under the root.
+
+        Raises:
+            ScanRefused: Outside the root, a symlink loop, not a regular file (FIFO, device,
+                directory), over the size cap, binary (NUL bytes) or not UTF-8.
+        """
+        resolved = self.resolve(path)
+        st = resolved.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ScanRefused("not a regular file", "Point the scan at regular text files.")
+        if st.st_size > self.max_bytes:
+            raise ScanRefused(
+                f"larger than {self.max_bytes} bytes",
+                "Dependency files this large are not read; check the file is what you think.",
+            )
+        # O_NONBLOCK: should the file be swapped for a FIFO between stat and open, open
+        # returns at once instead of waiting for a writer.
+        fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ScanRefused("not a regular file", "Point the scan at regular text files.")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(self.max_bytes + 1)
+        finally:
+            os.close(fd)
+        if len(data) > self.max_bytes:
+            raise ScanRefused(f"larger than {self.max_bytes} bytes", "The file grew while read.")
+        if b"\x00" in data:
+            raise ScanRefused("binary file (NUL bytes)", "Dependency files must be text.")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ScanRefused("not UTF-8 text", "Save the file as UTF-8.") from None
