@@ -32,7 +32,9 @@ from .errors import (
     RetryBudgetExhausted,
     UpstreamError,
 )
+from .health import HealthReport, Readiness, check_health, check_readiness
 from .http import HttpClient
+from .metrics import ServiceMetrics
 from .pypi import IndexClient, ProjectIndex, normalize_name, parse_constraint, resolve_version
 from .resilience import (
     SYSTEM_CLOCK,
@@ -127,6 +129,9 @@ class DocsService:
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.from_env()
         self.clock = clock
+        self.metrics = ServiceMetrics()
+        self.shutting_down = False
+        hooks = Hooks.combine(hooks, self.metrics.resilience.hooks)
         if store is DocsService._DEFAULT:
             store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
         self.cache = DocsCache(
@@ -168,6 +173,21 @@ class DocsService:
             AutodocsError: The index could not be reached and nothing is cached (the error
                 says so and what to do).
         """
+        with self.metrics.track("get_docs") as outcome:
+            answer = await self._get_docs(name, constraint, query=query, max_tokens=max_tokens)
+            if answer.stale:
+                outcome.value = "stale"
+            return answer
+
+    async def _get_docs(
+        self,
+        name: str,
+        constraint: str | None = None,
+        *,
+        query: str | None = None,
+        max_tokens: int | None = None,
+    ) -> DocsAnswer:
+        """Find, render and label the answer (see :meth:`get_docs`)."""
         normal = normalize_name(name)
         pin = _exact_pin(constraint)
         budget = check_budget(max_tokens)
@@ -301,13 +321,17 @@ class DocsService:
         async def one(item: tuple[str, str | None]) -> DocsAnswer:
             return await self.get_docs(item[0], item[1], max_tokens=max_tokens_per_package)
 
-        return await fetch_all(
-            one,
-            items,
-            limit=self.settings.max_concurrency,
-            on_progress=on_progress,
-            key=lambda item: item[0] if item[1] is None else f"{item[0]}{item[1]}",
-        )
+        with self.metrics.track("get_many") as outcome:
+            result = await fetch_all(
+                one,
+                items,
+                limit=self.settings.max_concurrency,
+                on_progress=on_progress,
+                key=lambda item: item[0] if item[1] is None else f"{item[0]}{item[1]}",
+            )
+            if not result.is_complete:
+                outcome.value = "partial"
+            return result
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -318,3 +342,25 @@ class DocsService:
     async def cache_stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and cache health."""
         return await self.cache.stats()
+
+    # -- operations --------------------------------------------------------------------------
+
+    async def health(self) -> HealthReport:
+        """Run the health checks (cache probe, index, parser, memory, disk, error rate)."""
+        return await check_health(self)
+
+    async def ready(self) -> Readiness:
+        """Return whether the service can take calls."""
+        return await check_readiness(self)
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """Return the service's metrics as plain data."""
+        return self.metrics.snapshot(self)
+
+    def metrics_prometheus(self) -> str:
+        """Return the service's metrics in the Prometheus text format."""
+        return self.metrics.prometheus_text(self)
+
+    def begin_shutdown(self) -> None:
+        """Mark the service as shutting down: readiness turns false."""
+        self.shutting_down = True

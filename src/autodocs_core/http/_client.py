@@ -285,6 +285,24 @@ class HttpClient:
             suggestions=("Check AUTODOCS_INDEX_URL: the index keeps redirecting.",),
         )
 
+    async def probe(self, url: str, *, timeout: float = 3.0) -> int:
+        """Send one small ``HEAD`` request (no body, no redirects) and return the status code.
+
+        Raises:
+            AutodocsError: Classified connection, timeout and TLS failures.
+        """
+        client = self._client
+        if client is None:
+            raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
+        headers = {}
+        if self.credentials is not None and origin_of(url) == self.credentials.origin:
+            headers["Authorization"] = self.credentials.header()
+        try:
+            response = await client.head(url, headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise _translate(exc) from exc
+        return response.status_code
+
     def _redirect_target(self, response: httpx.Response, start: Origin) -> httpx.URL:
         location = response.headers.get("location")
         if not location:

@@ -1,0 +1,262 @@
+"""Health and readiness: real probes and real signals, not a constant "healthy".
+
+Health (for monitoring): a cache read/write probe, index connectivity (one small ``HEAD``
+request, skipped while the breaker is open: the breaker's state is the answer), a parser
+self-test, memory (RSS), free disk for the cache, and the recent error rate. The status is the
+worst of the checks: an open breaker makes the service degraded; 10% recent errors degraded,
+25% unhealthy (a service with 40% errors is not healthy).
+
+Readiness (for orchestration): configuration valid, cache usable (or deliberately memory-only),
+not shutting down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from .errors import AutodocsError
+
+if TYPE_CHECKING:
+    from .service import DocsService
+
+__all__ = ["Check", "HealthReport", "Readiness", "check_health", "check_readiness"]
+
+Status = Literal["healthy", "degraded", "unhealthy"]
+_ORDER: dict[str, int] = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+
+ERROR_RATE_DEGRADED = 0.10
+ERROR_RATE_UNHEALTHY = 0.25
+MEMORY_DEGRADED_BYTES = 1 << 30
+DISK_DEGRADED_BYTES = 100 << 20
+
+
+@attrs.frozen
+class Check:
+    """One health check.
+
+    Attributes:
+        name: What was checked.
+        status: ``healthy``, ``degraded`` or ``unhealthy``.
+        detail: What was found, for a person.
+        data: Measurements.
+    """
+
+    name: str
+    status: Status
+    detail: str
+    data: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class HealthReport:
+    """The overall status and every check.
+
+    Attributes:
+        status: The worst status among the checks.
+        checks: Each check.
+        timestamp: When (UTC, ISO 8601).
+    """
+
+    status: Status
+    checks: tuple[Check, ...]
+    timestamp: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-compatible data."""
+        return {
+            "status": self.status,
+            "timestamp": self.timestamp,
+            "checks": {
+                c.name: {"status": c.status, "detail": c.detail, **c.data} for c in self.checks
+            },
+        }
+
+
+@attrs.frozen
+class Readiness:
+    """Whether the service can take calls.
+
+    Attributes:
+        ready: True when every condition holds.
+        reasons: What is not ready.
+    """
+
+    ready: bool
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the readiness as JSON-compatible data."""
+        return {"ready": self.ready, "reasons": list(self.reasons)}
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        return None
+
+
+async def _cache_check(service: DocsService) -> Check:
+    store = service.cache.store
+    if store is None:
+        return Check("cache", "healthy", "memory only (by configuration)", {"memory_only": True})
+    key = "v1/health/probe"
+    payload = os.urandom(16).hex().encode()
+    wrote = await store.put(key, payload)
+    readable = wrote and await store.get(key) == payload
+    await store.delete(key)
+    stats = await store.stats()
+    if readable:
+        return Check(
+            "cache",
+            "healthy",
+            "disk cache read/write probe passed",
+            {"entries": stats.entries, "bytes": stats.bytes},
+        )
+    return Check(
+        "cache",
+        "degraded",
+        f"disk cache unusable, serving from memory: {stats.degraded or 'probe failed'}",
+        {"entries": stats.entries},
+    )
+
+
+async def _index_check(service: DocsService) -> Check:
+    url = service.settings.index_config().url
+    if service.settings.offline:
+        return Check(
+            "index", "healthy", "offline mode: the index is not contacted", {"offline": True}
+        )
+    breaker = service.index.breaker_for(url)
+    stats = breaker.statistics()
+    data: dict[str, Any] = {
+        "url": url,
+        "breaker": stats.state.value,
+        "times_opened": stats.times_opened,
+    }
+    if stats.state.value == "open":
+        return Check(
+            "index",
+            "degraded",
+            "circuit breaker open: the index failed repeatedly; cached docs are served",
+            data,
+        )
+    try:
+        status = await service.http.probe(f"{url}/simple/")
+    except AutodocsError as exc:
+        return Check(
+            "index",
+            "degraded",
+            f"index unreachable: {exc.message}",
+            {**data, "error_type": exc.error_type},
+        )
+    data["status_code"] = status
+    if status >= 500:
+        return Check("index", "degraded", f"index answered HTTP {status}", data)
+    return Check("index", "healthy", f"index reachable (HTTP {status})", data)
+
+
+def _parser_check() -> Check:
+    try:
+        from .deps._parsers import parse_requirement
+        from .docs import PackageDocs, render_docs
+        from .pypi import Release, resolve_version
+
+        dep = parse_requirement(
+            "httpx[http2]>=0.27; python_version >= '3.8'", source="self", line=1, group="runtime"
+        )
+        assert not isinstance(dep, str) and getattr(dep, "name", "") == "httpx"
+        assert resolve_version("x", [Release("1.0"), Release("2.0b1")], ">=1").version == "1.0"
+        docs = PackageDocs(
+            "x",
+            "1.0",
+            None,
+            dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            description="# Install\npip install x",
+        )
+        assert render_docs(docs, max_tokens=300).tokens <= 300
+    except Exception as exc:  # a broken parser is exactly what this check is for
+        return Check("parser", "unhealthy", f"self-test failed: {type(exc).__name__}")
+    return Check("parser", "healthy", "requirement parsing, resolution and rendering work")
+
+
+def _memory_check() -> Check:
+    rss = _rss_bytes()
+    if rss is None:
+        return Check("memory", "healthy", "RSS not measurable on this platform")
+    status: Status = "degraded" if rss > MEMORY_DEGRADED_BYTES else "healthy"
+    return Check("memory", status, f"RSS {rss / 2**20:.0f} MiB", {"rss_bytes": rss})
+
+
+def _disk_check(service: DocsService) -> Check:
+    path = Path(service.settings.cache_path())
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError as exc:
+        return Check("disk", "degraded", f"cannot measure free space: {exc.strerror}")
+    status: Status = "degraded" if free < DISK_DEGRADED_BYTES else "healthy"
+    return Check("disk", status, f"{free / 2**30:.1f} GiB free for the cache", {"free_bytes": free})
+
+
+def _error_check(service: DocsService) -> Check:
+    rate, calls = service.metrics.recent_error_rate()
+    status: Status = "healthy"
+    if calls >= 5 and rate >= ERROR_RATE_UNHEALTHY:
+        status = "unhealthy"
+    elif calls >= 5 and rate >= ERROR_RATE_DEGRADED:
+        status = "degraded"
+    return Check(
+        "errors",
+        status,
+        f"{rate:.0%} of {calls} calls in the last {service.metrics.window:.0f} s failed",
+        {"error_rate": round(rate, 4), "calls": calls},
+    )
+
+
+async def check_health(service: DocsService) -> HealthReport:
+    """Run every health check and combine them (worst status wins)."""
+    checks = (
+        await _cache_check(service),
+        await _index_check(service),
+        _parser_check(),
+        _memory_check(),
+        _disk_check(service),
+        _error_check(service),
+    )
+    worst = max(checks, key=lambda c: _ORDER[c.status]).status
+    return HealthReport(worst, checks, dt.datetime.now(dt.UTC).isoformat())
+
+
+async def check_readiness(service: DocsService) -> Readiness:
+    """Configuration valid, cache usable (or deliberately memory-only), not shutting down."""
+    reasons = []
+    if service.shutting_down:
+        reasons.append("shutting down")
+    try:
+        service.settings.index_config()
+    except AutodocsError as exc:
+        reasons.append(f"configuration invalid: {exc.message}")
+    store = service.cache.store
+    if store is not None:
+        stats = await store.stats()
+        if stats.degraded:
+            reasons.append(f"cache unusable: {stats.degraded}")
+    return Readiness(not reasons, tuple(reasons))
