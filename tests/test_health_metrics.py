@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,8 @@ async def test_open_breaker_degrades_health_and_recovery_heals_it(
         cfg = Settings(index_url=index.url, cache_dir=str(tmp_path))
         async with DocsService(cfg, clock=clock) as svc:
             for name in ["attrs", "httpx", "trio", "pytest", "cattrs", "attrs", "httpx"]:
-                try:
+                with contextlib.suppress(AutodocsError):
                     await svc.get_docs(name)
-                except AutodocsError:
-                    pass
             breaker = svc.index.breaker_for(index.url)
             assert breaker.state is CircuitState.OPEN
             before = index.count()
@@ -117,10 +116,8 @@ async def test_metrics_snapshot_and_prometheus(projects: dict[str, Any], tmp_pat
         async with DocsService(cfg, clock=FakeClock()) as svc:
             await svc.get_docs("attrs")
             await svc.get_docs("attrs")
-            try:
+            with contextlib.suppress(AutodocsError):
                 await svc.get_docs("no-such-package")
-            except AutodocsError:
-                pass
             await svc.get_many(["trio", "nope-nope"])
             snap = svc.metrics_snapshot()
             text = svc.metrics_prometheus()
@@ -131,7 +128,7 @@ async def test_metrics_snapshot_and_prometheus(projects: dict[str, Any], tmp_pat
     assert snap["in_flight"] == {"get_docs": 0, "get_many": 0}
     assert snap["retries"][0]["error_type"] == "upstream_5xx"
     assert 0 < snap["cache"]["hit_rate"] < 1
-    assert list(snap["breakers"].values())[0]["state"] == "closed"
+    assert next(iter(snap["breakers"].values()))["state"] == "closed"
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert {
         "autodocs_calls",

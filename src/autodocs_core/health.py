@@ -181,8 +181,6 @@ def _parser_check() -> Check:
         dep = parse_requirement(
             "httpx[http2]>=0.27; python_version >= '3.8'", source="self", line=1, group="runtime"
         )
-        assert not isinstance(dep, str) and getattr(dep, "name", "") == "httpx"
-        assert resolve_version("x", [Release("1.0"), Release("2.0b1")], ">=1").version == "1.0"
         docs = PackageDocs(
             "x",
             "1.0",
@@ -190,7 +188,15 @@ def _parser_check() -> Check:
             dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
             description="# Install\npip install x",
         )
-        assert render_docs(docs, max_tokens=300).tokens <= 300
+        problems = [
+            getattr(dep, "name", None) != "httpx" and "requirement parsing",
+            resolve_version("x", [Release("1.0"), Release("2.0b1")], ">=1").version != "1.0"
+            and "version resolution",
+            render_docs(docs, max_tokens=300).tokens > 300 and "rendering",
+        ]
+        failed = [p for p in problems if p]
+        if failed:
+            return Check("parser", "unhealthy", f"self-test failed: {', '.join(failed)}")
     except Exception as exc:  # a broken parser is exactly what this check is for
         return Check("parser", "unhealthy", f"self-test failed: {type(exc).__name__}")
     return Check("parser", "healthy", "requirement parsing, resolution and rendering work")

@@ -285,7 +285,7 @@ class HttpClient:
             suggestions=("Check AUTODOCS_INDEX_URL: the index keeps redirecting.",),
         )
 
-    async def probe(self, url: str, *, timeout: float = 3.0) -> int:
+    async def probe(self, url: str, *, wait: float = 3.0) -> int:
         """Send one small ``HEAD`` request (no body, no redirects) and return the status code.
 
         Raises:
@@ -298,7 +298,7 @@ class HttpClient:
         if self.credentials is not None and origin_of(url) == self.credentials.origin:
             headers["Authorization"] = self.credentials.header()
         try:
-            response = await client.head(url, headers=headers, timeout=timeout)
+            response = await client.head(url, headers=headers, timeout=wait)
         except httpx.HTTPError as exc:
             raise _translate(exc) from exc
         return response.status_code
