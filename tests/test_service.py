@@ -203,3 +203,16 @@ async def test_memory_only_service(projects: dict[str, Any]) -> None:
             assert (await svc.get_docs("trio")).from_cache
             assert (await svc.cache_stats()).memory_only
         assert isinstance(DocsService(Settings()).cache.store, DiskStore)
+
+
+async def test_scan_through_the_facade(projects: dict[str, Any], tmp_path: Path) -> None:
+    """The facade scans a project off the event loop and counts the call."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").write_text("httpx>=0.27\nnot valid !!\n")
+    async with service(projects, tmp_path) as (svc, _):
+        result = await svc.scan(project)
+        assert [d.name for d in result.succeeded] == ["httpx"]
+        assert result.failed[0].key == "requirements.txt:2"
+        calls = svc.metrics_snapshot()["calls"]
+    assert {"operation": "scan_dependencies", "outcome": "ok", "count": 1} in calls

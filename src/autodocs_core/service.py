@@ -14,16 +14,28 @@ and turns "docs for this package and constraint" into a rendered, budgeted, fenc
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
+import anyio.to_thread
 import attrs
 import httpx
 
 from .cache import CacheStats, CacheStore, DiskStore, DocsCache
 from .config import Settings
-from .docs import PackageDocs, check_budget, render_docs
+from .context import (
+    MAX_CONTEXT_DEPENDENCIES,
+    ContextAnswer,
+    DependencyStatus,
+    assemble_context,
+    context_result,
+    runtime_dependencies,
+)
+from .deps import Dependency, scan_dependencies
+from .docs import MIN_TOKENS, PackageDocs, check_budget, render_docs
 from .errors import (
     CacheError,
     CircuitOpenError,
@@ -86,6 +98,24 @@ class DocsAnswer:
     truncated: bool
     yanked: bool
     warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Found:
+    """Documentation found for a request, and how (internal to the service and context)."""
+
+    docs: PackageDocs
+    from_cache: bool
+    stale_age: float | None
+    warnings: tuple[str, ...]
+
+
+def _requested_extras(name: str) -> tuple[str, ...]:
+    """Extras asked for as ``name[extra,...]`` (validated later as part of the name)."""
+    if "[" not in name or not name.rstrip().endswith("]"):
+        return ()
+    inner = name.split("[", 1)[1].rstrip()[:-1]
+    return tuple(e.strip() for e in inner.split(",") if e.strip())
 
 
 def _exact_pin(constraint: str | None) -> str | None:
@@ -188,24 +218,29 @@ class DocsService:
         max_tokens: int | None = None,
     ) -> DocsAnswer:
         """Find, render and label the answer (see :meth:`get_docs`)."""
-        normal = normalize_name(name)
-        pin = _exact_pin(constraint)
         budget = check_budget(max_tokens)
         if query is not None and len(query) > 500:
             raise InvalidInputError(
                 "The query is longer than 500 characters", details={"query_length": len(query)}
             )
+        found = await self._lookup(name, constraint)
+        return self._answer(found, constraint, query, budget)
+
+    async def _lookup(self, name: str, constraint: str | None) -> Found:
+        """Find the documentation of *name* at *constraint*: cache first, then the index."""
+        normal = normalize_name(name)
+        pin = _exact_pin(constraint)
         warnings: list[str] = []
         if pin is not None:
             cached = await self.cache.get_docs(normal, pin)
             if cached is not None:
-                return self._answer(cached.value, constraint, query, budget, True, None, [])
+                return Found(cached.value, True, None, ())
         deadline = Deadline.after(self.settings.deadline, self.clock)
         project, stale_age = await self._project(normal, deadline, warnings)
         resolution = resolve_version(normal, project.releases, constraint)
         cached = await self.cache.get_docs(normal, resolution.version)
         if cached is not None:
-            return self._answer(cached.value, constraint, query, budget, True, stale_age, warnings)
+            return Found(cached.value, True, stale_age, tuple(warnings))
         if self.settings.offline:
             raise self._offline_miss(normal, resolution.version)
         if stale_age is not None:
@@ -225,7 +260,7 @@ class DocsService:
         )
         if not await self.cache.put_docs(docs):
             warnings.append("The disk cache is unavailable; this answer is cached in memory only.")
-        return self._answer(docs, constraint, query, budget, False, None, warnings)
+        return Found(docs, False, None, tuple(warnings))
 
     async def _project(
         self, name: str, deadline: Deadline, warnings: list[str]
@@ -269,31 +304,104 @@ class DocsService:
         )
 
     def _answer(
-        self,
-        docs: PackageDocs,
-        constraint: str | None,
-        query: str | None,
-        budget: int,
-        from_cache: bool,
-        stale_age: float | None,
-        warnings: list[str],
+        self, found: Found, constraint: str | None, query: str | None, budget: int
     ) -> DocsAnswer:
+        docs = found.docs
         shown = attrs.evolve(docs, constraint=constraint)
-        rendered = render_docs(shown, query=query, max_tokens=budget, stale_age=stale_age)
+        rendered = render_docs(shown, query=query, max_tokens=budget, stale_age=found.stale_age)
         return DocsAnswer(
             package_name=docs.name,
             version=docs.version,
             version_constraint=constraint,
             fetched_at=docs.fetched_at.isoformat(),
-            from_cache=from_cache,
-            stale=stale_age is not None,
-            stale_age=stale_age,
+            from_cache=found.from_cache,
+            stale=found.stale_age is not None,
+            stale_age=found.stale_age,
             documentation=rendered.text,
             tokens=rendered.tokens,
             truncated=rendered.truncated,
             yanked=docs.yanked,
-            warnings=tuple(warnings),
+            warnings=found.warnings,
         )
+
+    async def get_docs_with_context(
+        self,
+        name: str,
+        constraint: str | None = None,
+        *,
+        scope: str = "smart",
+        max_dependencies: int = 8,
+        max_tokens: int | None = None,
+        query: str | None = None,
+        on_progress: Callable[[FetchProgress], None] | None = None,
+    ) -> ContextAnswer:
+        """Return *name*'s documentation with summaries of its runtime dependencies.
+
+        The primary package comes first and in full as far as the budget allows (60% of it when
+        there are dependencies); dependency summaries share the rest. A failing dependency is
+        listed with its error, never fails the answer.
+
+        Args:
+            name: The package.
+            constraint: Its version constraint.
+            scope: ``primary-only``, ``runtime`` (declared order) or ``smart`` (shims last).
+            max_dependencies: Most dependencies fetched (0..50).
+            max_tokens: Budget of the whole answer.
+            query: Ranks the primary package's sections.
+            on_progress: Called after each dependency.
+        """
+        budget = check_budget(max_tokens)
+        if not isinstance(max_dependencies, int) or not (
+            0 <= max_dependencies <= MAX_CONTEXT_DEPENDENCIES
+        ):
+            raise InvalidInputError(
+                f"max_dependencies must be from 0 to {MAX_CONTEXT_DEPENDENCIES}",
+                details={"max_dependencies": repr(max_dependencies)[:20]},
+            )
+        with self.metrics.track("get_docs_with_context") as outcome:
+            extras = _requested_extras(name)
+            found = await self._lookup(name.split("[", 1)[0], constraint)
+            deps = runtime_dependencies(found.docs.requires_dist, extras=extras, scope=scope)
+            chosen, beyond = deps[:max_dependencies], deps[max_dependencies:]
+            primary_budget = budget if not chosen else max(MIN_TOKENS, budget * 6 // 10)
+            primary = self._answer(found, constraint, query, primary_budget)
+            per_dep = max(MIN_TOKENS, (budget - primary.tokens) // max(1, len(chosen)))
+
+            async def dep_docs(item: tuple[str, str]) -> DocsAnswer:
+                return await self.get_docs(item[0], item[1] or None, max_tokens=per_dep)
+
+            fetched = await fetch_all(
+                dep_docs,
+                chosen,
+                limit=self.settings.max_concurrency,
+                key=lambda item: item[0],
+                on_progress=on_progress,
+            )
+            answers = {a.package_name: a for a in fetched.succeeded}
+            text, tokens, statuses = assemble_context(
+                primary.documentation,
+                [
+                    (n, c, answers[n].version, answers[n].documentation, answers[n].truncated)
+                    for n, c in chosen
+                    if n in answers
+                ],
+                budget=budget,
+                title=f"Dependencies of {primary.package_name} {primary.version} (summaries)",
+            )
+            statuses += [DependencyStatus(n, c, "skipped_by_limit") for n, c in beyond]
+            if fetched.failed or any(s.status != "included" for s in statuses):
+                outcome.value = "partial"
+            return ContextAnswer(
+                package_name=primary.package_name,
+                version=primary.version,
+                version_constraint=constraint,
+                documentation=text,
+                tokens=tokens,
+                dependencies=context_result(statuses, fetched.failed),
+                from_cache=primary.from_cache,
+                stale=primary.stale,
+                warnings=primary.warnings,
+            )
 
     async def get_many(
         self,
@@ -342,6 +450,27 @@ class DocsService:
     async def cache_stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and cache health."""
         return await self.cache.stats()
+
+    # -- projects ----------------------------------------------------------------------------
+
+    async def scan(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        root: str | os.PathLike[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> PartialResult[Dependency]:
+        """Scan a project for its dependencies (see :func:`scan_dependencies`), off the loop.
+
+        Args:
+            path: A project directory or dependency file.
+            root: The directory the scan is confined to.
+            environment: Marker environment overrides.
+        """
+        with self.metrics.track("scan_dependencies"):
+            return await anyio.to_thread.run_sync(
+                functools.partial(scan_dependencies, path, root=root, environment=environment)
+            )
 
     # -- operations --------------------------------------------------------------------------
 
