@@ -38,7 +38,7 @@ def sync(session: nox.Session, *groups: str, extras: tuple[str, ...] = ()) -> No
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (every async test on asyncio and trio) with coverage."""
-    sync(session, "test")
+    sync(session, "test", extras=("mcp",))
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "combine", success_codes=[0, 1])
@@ -56,7 +56,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[-1])
 def typecheck(session: nox.Session) -> None:
     """Type-check src/ with mypy --strict."""
-    sync(session, "typing")
+    sync(session, "typing", extras=("mcp",))
     session.run("mypy")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from .errors import AutodocsError
 from .resilience import Histogram, LabeledCounter, ResilienceMetrics
 from .resilience._window import WindowCounts
@@ -62,6 +64,13 @@ class ServiceMetrics:
         self.started = time.monotonic()
         self._recent = WindowCounts(window, 12, 2, time.monotonic())
         self.window = window
+        self._idle: anyio.Event | None = None
+
+    async def wait_idle(self) -> None:
+        """Return once no tracked call is in flight."""
+        while any(self.in_flight.values()):
+            self._idle = self._idle or anyio.Event()
+            await self._idle.wait()
 
     @contextmanager
     def track(self, operation: str) -> Iterator[Outcome]:
@@ -89,6 +98,9 @@ class ServiceMetrics:
         finally:
             now = time.monotonic()
             self.in_flight[operation] -= 1
+            if self._idle is not None and not any(self.in_flight.values()):
+                self._idle.set()
+                self._idle = None
             self.calls.inc(operation, outcome.value)
             if len(self.latency) < 32 or operation in self.latency:
                 self.latency.setdefault(operation, Histogram()).observe(now - started)

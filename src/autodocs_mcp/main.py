@@ -1,0 +1,117 @@
+"""The ``autodocs-mcp`` command: configuration, JSON logs on stderr, the stdio transport."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from .server import AutodocsServer
+
+__all__ = ["JsonFormatter", "main"]
+
+# user:password@ or token@ inside any URL in a log message
+_CREDENTIALS = re.compile(r"://[^/@\s]+@")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, on stderr (stdout belongs to the stdio protocol)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render *record* as a JSON line."""
+        entry = {
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": _CREDENTIALS.sub("://***@", record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("AUTODOCS_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+    for noisy in ("httpx", "httpcore"):  # request lines would repeat every URL at INFO
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Validate the configuration and serve MCP over stdio; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="autodocs-mcp", description="autodocs MCP server (stdio transport)"
+    )
+    parser.add_argument("--index-url", help="package index base URL (AUTODOCS_INDEX_URL)")
+    parser.add_argument("--offline", action="store_true", help="serve from the cache only")
+    args = parser.parse_args(argv)
+    _configure_logging()
+    from autodocs_core.config import Settings
+    from autodocs_core.errors import ConfigError
+
+    env = dict(os.environ)
+    if args.index_url:
+        env["AUTODOCS_INDEX_URL"] = args.index_url
+    if args.offline:
+        env["AUTODOCS_OFFLINE"] = "1"
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        print(json.dumps(exc.to_payload()), file=sys.stderr)
+        return 2
+
+    from .server import build_server
+
+    server = build_server(settings)
+    return anyio.run(serve_stdio, server, GRACE_SECONDS)
+
+
+GRACE_SECONDS = 10.0
+"""How long in-flight calls may run after SIGTERM/SIGINT before they are cancelled."""
+
+
+async def serve_stdio(server: AutodocsServer, grace: float) -> int:
+    """Serve over stdio until stdin closes or a signal arrives; return the exit code.
+
+    On the first SIGTERM/SIGINT: new calls are refused, in-flight calls get *grace* seconds to
+    finish, then everything is cancelled and the HTTP client closed (exit 0). A second signal
+    exits at once (exit 130).
+    """
+    holder = server.holder
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    if holder.service is not None:
+                        holder.service.begin_shutdown()
+                    logging.getLogger("autodocs").warning("shutting down (signal)")
+                    tg.start_soon(drain)
+                    async for _ in signals:
+                        os._exit(130)
+
+        async def drain() -> None:
+            with anyio.move_on_after(grace):
+                if holder.service is not None:
+                    await holder.service.metrics.wait_idle()
+            tg.cancel_scope.cancel()
+
+        async def run() -> None:
+            await server.run_stdio_async()
+            tg.cancel_scope.cancel()  # stdin closed: stop watching signals
+
+        tg.start_soon(watch_signals)
+        tg.start_soon(run)
+    return 0
