@@ -75,8 +75,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .server import build_server
 
     server = build_server(settings)
-    return anyio.run(serve_stdio, server, GRACE_SECONDS)
+    try:
+        grace = float(env.get("AUTODOCS_SHUTDOWN_GRACE", GRACE_SECONDS))
+        if not 0 <= grace <= 300:
+            raise ValueError
+    except ValueError:
+        print(
+            json.dumps(
+                {
+                    "error": "AUTODOCS_SHUTDOWN_GRACE must be seconds from 0 to 300",
+                    "error_type": "config_error",
+                    "details": {"variable": "AUTODOCS_SHUTDOWN_GRACE"},
+                    "suggestions": ["Unset it or give a number such as 10."],
+                    "recovery_actions": [],
+                }
+            ),
+            file=sys.stderr,
+        )
+        return 2
+    return anyio.run(serve_stdio, server, grace)
 
+
+FLUSH_SECONDS = 0.2
+"""Time given to the transport to write the last answers after the calls finished."""
 
 GRACE_SECONDS = 10.0
 """How long in-flight calls may run after SIGTERM/SIGINT before they are cancelled."""
@@ -106,7 +127,17 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
             with anyio.move_on_after(grace):
                 if holder.service is not None:
                     await holder.service.metrics.wait_idle()
-            tg.cancel_scope.cancel()
+                    # The last answers still pass through the SDK's writer task: let it
+                    # flush them to stdout (bounded by the grace period).
+                    await anyio.sleep(FLUSH_SECONDS)
+            # The stdio transport reads stdin in a worker thread that cancellation cannot
+            # interrupt, so close what we own and leave directly rather than wait for EOF.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                if holder.service is not None:
+                    await holder.service.__aexit__(None, None, None)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
         async def run() -> None:
             await server.run_stdio_async()

@@ -194,6 +194,7 @@ class FaultIndex:
         self.files_url = files_url
         self.ssl_context = ssl_context
         self.requests: list[Request] = []
+        self._arrived = anyio.Event()
         self.url = ""
         self._tg: anyio.abc.TaskGroup | None = None
 
@@ -225,6 +226,11 @@ class FaultIndex:
 
     # -- counters -----------------------------------------------------------------------------
 
+    async def wait_for_requests(self, n: int = 1) -> None:
+        """Return once at least *n* requests have arrived."""
+        while len(self.requests) < n:
+            await self._arrived.wait()
+
     def count(self, prefix: str = "/") -> int:
         """Return how many requests had a path starting with *prefix*."""
         return sum(1 for r in self.requests if r.path.startswith(prefix))
@@ -253,6 +259,8 @@ class FaultIndex:
                     headers[name.strip().lower()] = value.strip()
                 request = Request(parts[1], headers)
                 self.requests.append(request)
+                self._arrived.set()
+                self._arrived = anyio.Event()
                 keep_going = await self._answer(stream, request)
                 if not keep_going or headers.get("connection", "").lower() == "close":
                     return
