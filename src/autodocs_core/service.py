@@ -278,9 +278,9 @@ class DocsService:
         except _UNREACHABLE as exc:
             if cached is None:
                 exc.suggestions = (
-                    *exc.suggestions,
                     f"No cached copy of '{name}' is available to serve while the index is "
-                    "unreachable.",
+                    "unreachable; try again shortly.",
+                    *exc.suggestions,
                 )
                 raise
             warnings.append(
