@@ -1,4 +1,4 @@
-"""The ``autodocs-mcp`` command: configuration, JSON logs on stderr, the stdio transport."""
+"""The ``autodocs-mcp`` command: configuration, JSON logs on stderr, stdio or HTTP transport."""
 
 from __future__ import annotations
 
@@ -50,9 +50,20 @@ def _configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Validate the configuration and serve MCP over stdio; return the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="autodocs-mcp", description="autodocs MCP server (stdio transport)"
+    """Validate the configuration and serve MCP (stdio or HTTP); return the exit code."""
+    parser = argparse.ArgumentParser(prog="autodocs-mcp", description="autodocs MCP server")
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default) or streamable HTTP",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="HTTP bind address (loopback unless told otherwise)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (0: any free port)")
+    parser.add_argument(
+        "--token", default=None, help="require this bearer token on HTTP (or AUTODOCS_HTTP_TOKEN)"
     )
     parser.add_argument("--index-url", help="package index base URL (AUTODOCS_INDEX_URL)")
     parser.add_argument("--offline", action="store_true", help="serve from the cache only")
@@ -72,9 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(exc.to_payload()), file=sys.stderr)
         return 2
 
-    from .server import build_server
-
-    server = build_server(settings)
     try:
         grace = float(env.get("AUTODOCS_SHUTDOWN_GRACE", GRACE_SECONDS))
         if not 0 <= grace <= 300:
@@ -93,6 +101,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from .server import build_server
+
+    if args.transport == "http":
+        from .http import serve_http
+
+        server = build_server(settings, own_service=False)
+        token = args.token or env.get("AUTODOCS_HTTP_TOKEN") or None
+        return anyio.run(
+            lambda: serve_http(
+                server, settings, host=args.host, port=args.port, token=token, grace=grace
+            )
+        )
+    server = build_server(settings)
     return anyio.run(serve_stdio, server, grace)
 
 

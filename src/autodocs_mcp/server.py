@@ -162,17 +162,23 @@ def build_server(
     settings: Settings | None = None,
     *,
     service_factory: Callable[[], DocsService] | None = None,
+    own_service: bool = True,
 ) -> AutodocsServer:
     """Build the MCP server; the service (and its HTTP client) opens with the server's lifespan.
 
     Args:
         settings: Configuration (default: from the environment, read at start-up).
         service_factory: Builds the service (tests inject transports or clocks here).
+        own_service: Open the service in the MCP lifespan (stdio). The HTTP transport opens one
+            service for all sessions itself and passes ``False``.
     """
     holder = _ServiceHolder()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        if not own_service:
+            yield {}
+            return
         factory = service_factory or (lambda: DocsService(settings))
         async with factory() as service:
             holder.service = service
