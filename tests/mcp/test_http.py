@@ -83,14 +83,12 @@ async def test_bearer_token_guards_the_endpoint(projects: dict[str, Any], tmp_pa
     async with (
         FaultIndex(projects) as index,
         http_server(index.url, tmp_path, "--token", "s3cret") as (_, base),
+        httpx.AsyncClient() as http,
     ):
-        async with httpx.AsyncClient() as http:
-            denied = await http.post(
-                f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
-            )
-            assert denied.status_code == 401
-            assert denied.json()["error_type"] == "unauthorized"
-            assert (await http.get(f"{base}/metrics")).status_code == 401
-            ok = await http.get(f"{base}/metrics", headers={"Authorization": "Bearer s3cret"})
-            assert ok.status_code == 200
-            assert (await http.get(f"{base}/healthz")).status_code == 200
+        denied = await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert denied.status_code == 401
+        assert denied.json()["error_type"] == "unauthorized"
+        assert (await http.get(f"{base}/metrics")).status_code == 401
+        ok = await http.get(f"{base}/metrics", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert (await http.get(f"{base}/healthz")).status_code == 200
