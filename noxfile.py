@@ -1,8 +1,8 @@
 """Contributor tasks. Every session installs exactly what uv.lock pins (``uv sync --locked``).
 
 Sessions: ``tests`` (full suite on asyncio and trio, branch coverage), ``lint`` (ruff),
-``typecheck`` (mypy --strict on src/), ``bench`` (``-- --quick`` for the CI smoke run) and
-``demo`` (the core's offline demo).
+``typecheck`` (mypy --strict on src/), ``bench`` (``-- --quick`` for the CI smoke run),
+``inspector`` (MCP Inspector's CLI against the server; skipped without node) and ``demo``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,17 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks; ``-- --quick`` for a short smoke run (what CI runs)."""
     sync(session, "bench")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1])
+def inspector(session: nox.Session) -> None:
+    """Drive the MCP server with MCP Inspector's CLI (an independent client; needs node)."""
+    import shutil
+
+    if shutil.which("npx") is None:
+        session.skip("node/npx is not installed: MCP Inspector cannot run here")
+    sync(session, extras=("mcp",))
+    session.run("python", "tests/inspector_check.py", env={"PYTHONPATH": "."})
 
 
 @nox.session(python=PYTHONS[-1])
