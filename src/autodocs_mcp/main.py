@@ -65,18 +65,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--token", default=None, help="require this bearer token on HTTP (or AUTODOCS_HTTP_TOKEN)"
     )
-    parser.add_argument("--index-url", help="package index base URL (AUTODOCS_INDEX_URL)")
-    parser.add_argument("--offline", action="store_true", help="serve from the cache only")
+    from autodocs_core.config import ENV_VARS
+
+    # One flag per setting, named after it: --index-url sets AUTODOCS_INDEX_URL, and so on.
+    for field, (var, _) in ENV_VARS.items():
+        parser.add_argument(
+            f"--{field.replace('_', '-')}",
+            dest=f"setting_{field}",
+            metavar="VALUE",
+            help=f"overrides {var}",
+        )
     args = parser.parse_args(argv)
     _configure_logging()
     from autodocs_core.config import Settings
     from autodocs_core.errors import ConfigError
 
     env = dict(os.environ)
-    if args.index_url:
-        env["AUTODOCS_INDEX_URL"] = args.index_url
-    if args.offline:
-        env["AUTODOCS_OFFLINE"] = "1"
+    for field, (var, _) in ENV_VARS.items():
+        value = getattr(args, f"setting_{field}")
+        if value is not None:
+            env[var] = value
     try:
         settings = Settings.from_env(env)
     except ConfigError as exc:

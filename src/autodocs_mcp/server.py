@@ -16,9 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import (
+    CallToolResult,
+    ListRootsResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import Field, ValidationError
 
 from autodocs_core.config import Settings
@@ -140,22 +145,33 @@ def _path_from_uri(uri: str) -> Path | None:
     return Path(urllib.parse.unquote(parts.path))
 
 
-async def _allowed_root(ctx: Context[Any, Any], project: Path) -> Path:
-    """The client's root that holds *project*, or the working directory without roots."""
+def _fetch_roots(ctx: Context[Any, Any]) -> ListRoots | ListRootsResult:
+    """Ask the client for its roots when it offers them (the SDK runs the round trip)."""
     caps = ctx.client_capabilities
     if caps is not None and getattr(caps, "roots", None) is not None:
-        listed = await ctx.session.list_roots()
-        roots = [p for r in listed.roots if (p := _path_from_uri(str(r.uri))) is not None]
-        for root in roots:
-            resolved = root.resolve()
-            if project == resolved or resolved in project.parents:
-                return resolved
-        raise InvalidInputError(
-            "The project path is outside the client's roots",
-            details={"roots": len(roots)},
-            suggestions=("Pass a path inside one of the workspace roots the client shares.",),
-        )
-    return Path.cwd().resolve()
+        return ListRoots()
+    return ListRootsResult(roots=[])
+
+
+def _offers_roots(ctx: Context[Any, Any]) -> bool:
+    caps = ctx.client_capabilities
+    return caps is not None and getattr(caps, "roots", None) is not None
+
+
+def _allowed_root(ctx: Context[Any, Any], listed: ListRootsResult, project: Path) -> Path:
+    """The client's root that holds *project*, or the working directory without roots."""
+    if not _offers_roots(ctx):
+        return Path.cwd().resolve()
+    roots = [p for r in listed.roots if (p := _path_from_uri(str(r.uri))) is not None]
+    for root in roots:
+        resolved = root.resolve()
+        if project == resolved or resolved in project.parents:
+            return resolved
+    raise InvalidInputError(
+        "The project path is outside the client's roots",
+        details={"roots": len(roots)},
+        suggestions=("Pass a path inside one of the workspace roots the client shares.",),
+    )
 
 
 def build_server(
@@ -297,6 +313,7 @@ def build_server(
     @server.tool(annotations=LOCAL_READ_ONLY)
     async def scan_dependencies(
         ctx: Context[Any, Any],
+        roots: Annotated[ListRootsResult, Resolve(_fetch_roots)],
         project_path: Annotated[
             str | None,
             Field(
@@ -311,7 +328,7 @@ def build_server(
             target = await anyio.to_thread.run_sync(
                 lambda: Path(project_path or os.getcwd()).expanduser().resolve()
             )
-            root = await _allowed_root(ctx, target)
+            root = _allowed_root(ctx, roots, target)
             result = await holder.get().scan(target, root=root)
         except AutodocsError as exc:
             return cast(ScanOut, error_result(exc))

@@ -202,3 +202,30 @@ async def test_cancelled_call_leaks_nothing(projects: dict[str, Any], tmp_path: 
         metrics = (await client.call_tool("get_metrics", {})).structured_content["metrics"]
         assert metrics["in_flight"]["get_docs"] == 0
         assert any(c["outcome"] == "cancelled" for c in metrics["calls"])
+
+
+async def test_scan_is_confined_to_the_clients_roots(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """When the client offers roots, scans inside them work and paths outside are refused."""
+    from mcp_types import ListRootsResult, Root
+
+    inside = tmp_path / "workspace"
+    inside.mkdir()
+    (inside / "requirements.txt").write_text("attrs\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "requirements.txt").write_text("SECRET-NAME\n")
+
+    async def roots(context: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=inside.as_uri(), name="workspace")])
+
+    async with FaultIndex(projects) as index:
+        settings = Settings(index_url=index.url, cache_dir=str(tmp_path / "cache"))
+        server = build_server(service_factory=lambda: DocsService(settings, clock=FakeClock()))
+        async with Client(server, list_roots_callback=roots) as client:
+            ok = await client.call_tool("scan_dependencies", {"project_path": str(inside)})
+            assert [d["name"] for d in ok.structured_content["dependencies"]] == ["attrs"]
+            refused = await client.call_tool("scan_dependencies", {"project_path": str(elsewhere)})
+    data = payload(refused)
+    assert data["error_type"] == "invalid_input" and "SECRET" not in json.dumps(data)
