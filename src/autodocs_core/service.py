@@ -204,27 +204,17 @@ class DocsService:
                 says so and what to do).
         """
         with self.metrics.track("get_docs") as outcome:
-            answer = await self._get_docs(name, constraint, query=query, max_tokens=max_tokens)
+            budget = check_budget(max_tokens)
+            if query is not None and len(query) > 500:
+                raise InvalidInputError(
+                    "The query is longer than 500 characters",
+                    details={"query_length": len(query)},
+                )
+            found = await self._lookup(name, constraint)
+            answer = self._answer(found, constraint, query, budget)
             if answer.stale:
                 outcome.value = "stale"
             return answer
-
-    async def _get_docs(
-        self,
-        name: str,
-        constraint: str | None = None,
-        *,
-        query: str | None = None,
-        max_tokens: int | None = None,
-    ) -> DocsAnswer:
-        """Find, render and label the answer (see :meth:`get_docs`)."""
-        budget = check_budget(max_tokens)
-        if query is not None and len(query) > 500:
-            raise InvalidInputError(
-                "The query is longer than 500 characters", details={"query_length": len(query)}
-            )
-        found = await self._lookup(name, constraint)
-        return self._answer(found, constraint, query, budget)
 
     async def _lookup(self, name: str, constraint: str | None) -> Found:
         """Find the documentation of *name* at *constraint*: cache first, then the index."""
