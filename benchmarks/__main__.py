@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import fetcher, overhead, service
+from . import faultlab, fetcher, overhead, service
 
-SUITES = {"overhead": overhead.run, "fetcher": fetcher.run, "service": service.run}
+SUITES = {
+    "overhead": overhead.run,
+    "fetcher": fetcher.run,
+    "service": service.run,
+    "faultlab": faultlab.run,
+}
 
 
 def main() -> None:

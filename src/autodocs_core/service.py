@@ -55,10 +55,14 @@ from .resilience import (
     FetchProgress,
     Hooks,
     PartialResult,
+    RetryPolicy,
     fetch_all,
 )
 
 __all__ = ["MAX_PACKAGES", "DocsAnswer", "DocsService"]
+
+STALE_REFRESH_SECONDS = 3.0
+"""Time allowed to refresh an expired version list when a stale copy can be served instead."""
 
 MAX_PACKAGES = 100
 """Most packages one :meth:`DocsService.get_many` call accepts."""
@@ -264,7 +268,18 @@ class DocsService:
         if cached is not None and self.cache.is_fresh(cached):
             return cached.value, None
         try:
-            project = await self.index.get_project(name, deadline=deadline)
+            if cached is None:
+                project = await self.index.get_project(name, deadline=deadline)
+            else:
+                # A stale copy is at hand: one attempt, briefly, then serve the copy rather
+                # than retry against an index that may be failing (and answer slowly).
+                project = await self.index.get_project(
+                    name,
+                    policy=RetryPolicy.never(),
+                    deadline=Deadline.after(
+                        min(self.settings.deadline, STALE_REFRESH_SECONDS), self.clock
+                    ),
+                )
         except _UNREACHABLE as exc:
             if cached is None:
                 exc.suggestions = (

@@ -169,7 +169,13 @@ class IndexClient:
         """Return the breaker of *url*'s host."""
         return self.breakers.get(_host_key(url))
 
-    async def _get(self, url: str, accept: tuple[str, ...], deadline: Deadline) -> Body:
+    async def _get(
+        self,
+        url: str,
+        accept: tuple[str, ...],
+        deadline: Deadline,
+        policy: RetryPolicy | None = None,
+    ) -> Body:
         """GET *url* under the host's breaker, budget and policy; shared by identical calls."""
         expiry = self._missing.get(url)
         if expiry is not None:
@@ -182,7 +188,7 @@ class IndexClient:
         host = _host_key(url)
         guard = Resilience(
             name=f"GET {host}",
-            policy=self.config.policy,
+            policy=policy or self.config.policy,
             breaker=self.breakers.get(host),
             budget=self.budgets.get(host),
             clock=self.clock,
@@ -201,7 +207,7 @@ class IndexClient:
                 self._remember_missing(url)
                 raise
 
-        result: Body = await self._flight.do((url, accept), guarded)
+        result: Body = await self._flight.do((url, accept, policy is None), guarded)
         return result
 
     def _remember_missing(self, url: str) -> None:
@@ -217,8 +223,16 @@ class IndexClient:
 
     # -- API --------------------------------------------------------------------------------
 
-    async def get_project(self, name: str, *, deadline: Deadline | None = None) -> ProjectIndex:
+    async def get_project(
+        self, name: str, *, deadline: Deadline | None = None, policy: RetryPolicy | None = None
+    ) -> ProjectIndex:
         """Return the release list and latest metadata of *name*.
+
+        Args:
+            name: The package name.
+            deadline: Shared deadline (default: the configured one from now).
+            policy: Retry policy for this lookup (default: the configured one); a caller with
+                a stale copy to fall back on passes a stricter one.
 
         Raises:
             InvalidInputError: When the name is not a valid package name (before any I/O).
@@ -227,7 +241,7 @@ class IndexClient:
         normal = normalize_name(name)
         url = self.project_url(normal)
         try:
-            body = await self._get(url, ("application/json",), self._deadline(deadline))
+            body = await self._get(url, ("application/json",), self._deadline(deadline), policy)
         except NotFoundError as exc:
             raise PackageNotFoundError(normal, index_url=self.config.url) from exc
         return project_from_json(normal, body.json(), url=body.url)
