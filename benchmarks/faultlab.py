@@ -216,8 +216,8 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
         "scenarios": {},
     }
     lines = [
-        "| scenario | calls | success | stale | failure | p50 | p95 | p99 | max | upstream req/call "
-        "| breaker transitions |",
+        "| scenario | calls | success | stale | failure | p50 | p95 | p99 | max "
+        "| upstream req/call | breaker transitions |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     extra: list[str] = []
@@ -241,7 +241,8 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
             )
             if name.startswith("3."):
                 extra.append(
-                    f"Outage: after the breaker opened, {_fmt(col('after_open_requests_per_call'))}"
+                    "Outage: after the breaker opened, "
+                    f"{_fmt(col('after_open_requests_per_call'))}"
                     f" upstream requests per call; failures returned in "
                     f"{_fmt(col('after_open_failure_p50_ms'), ' ms', 1, 1)} (p50), "
                     f"{_fmt(col('after_open_failure_max_ms'), ' ms', 1, 1)} (max); service "
@@ -249,7 +250,7 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
                     f"index healed (recovery period {runs[0]['recovery_period_s']:.0f} s + up to "
                     "10% jitter)."
                 )
-    text = "\n".join(lines + [""] + extra)
+    text = "\n".join([*lines, "", *extra])
     print(text)
     if not quick:
         save("faultlab", results)
