@@ -449,32 +449,27 @@ def _locked(entries: Any, *, source: str, text: str, skip_virtual: bool) -> Resu
     return result
 
 
-def _toml(text: str, source: str, result: Result) -> Any:
+def _lock_file(text: str, *, source: str, table: str, skip_virtual: bool) -> Result:
+    result = Result()
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         result.problems.append(
             Problem(source, 0, f"invalid TOML: {str(exc)[:200]}", "Regenerate the lock file.")
         )
-        return None
+        return result
+    result.extend(_locked(doc.get(table), source=source, text=text, skip_virtual=skip_virtual))
+    return result
 
 
 def parse_uv_lock(text: str, *, source: str) -> Result:
     """Read the locked packages of a ``uv.lock`` (the project itself excluded)."""
-    result = Result()
-    doc = _toml(text, source, result)
-    if isinstance(doc, Mapping):
-        result.extend(_locked(doc.get("package"), source=source, text=text, skip_virtual=True))
-    return result
+    return _lock_file(text, source=source, table="package", skip_virtual=True)
 
 
 def parse_pylock(text: str, *, source: str) -> Result:
     """Read the packages of a PEP 751 ``pylock.toml``."""
-    result = Result()
-    doc = _toml(text, source, result)
-    if isinstance(doc, Mapping):
-        result.extend(_locked(doc.get("packages"), source=source, text=text, skip_virtual=False))
-    return result
+    return _lock_file(text, source=source, table="packages", skip_virtual=False)
 
 
 def parse_setup_cfg(text: str, *, source: str) -> Result:
