@@ -216,3 +216,22 @@ async def test_scan_through_the_facade(projects: dict[str, Any], tmp_path: Path)
         assert result.failed[0].key == "requirements.txt:2"
         calls = svc.metrics_snapshot()["calls"]
     assert {"operation": "scan_dependencies", "outcome": "ok", "count": 1} in calls
+
+
+async def test_a_crowd_asking_for_one_package_makes_one_request(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """200 concurrent first lookups of one package: one upstream request, all answered."""
+    import anyio
+
+    async with service(projects, tmp_path) as (svc, index):
+        versions: list[str] = []
+
+        async def one() -> None:
+            versions.append((await svc.get_docs("trio")).version)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(200):
+                tg.start_soon(one)
+    assert versions == ["0.35.0"] * 200
+    assert index.count() == 1

@@ -56,6 +56,7 @@ from .resilience import (
     Hooks,
     PartialResult,
     RetryPolicy,
+    SingleFlight,
     fetch_all,
 )
 
@@ -164,6 +165,8 @@ class DocsService:
         self.settings = settings = settings if settings is not None else Settings.from_env()
         self.clock = clock
         self.metrics = ServiceMetrics()
+        self._project_flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...]]]
+        self._project_flight = SingleFlight()
         self.shutting_down = False
         hooks = Hooks.combine(hooks, self.metrics.resilience.hooks)
         if store is DocsService._DEFAULT:
@@ -230,7 +233,13 @@ class DocsService:
             if cached is not None:
                 return Found(cached.value, True, None, ())
         deadline = Deadline.after(self.settings.deadline, self.clock)
-        project, stale_age = await self._project(normal, deadline, warnings)
+        # One lookup per package at a time: concurrent callers share the cache read and, on a
+        # miss, the fetch (the cache read goes through a thread, so without this a crowd of
+        # callers would miss in waves and each wave would ask the index again).
+        project, stale_age, project_warnings = await self._project_flight.do(
+            normal, lambda: self._project(normal, deadline)
+        )
+        warnings.extend(project_warnings)
         resolution = resolve_version(normal, project.releases, constraint)
         cached = await self.cache.get_docs(normal, resolution.version)
         if cached is not None:
@@ -257,16 +266,17 @@ class DocsService:
         return Found(docs, False, None, tuple(warnings))
 
     async def _project(
-        self, name: str, deadline: Deadline, warnings: list[str]
-    ) -> tuple[ProjectIndex, float | None]:
-        """Return the version list and, when it is a stale copy, its age."""
+        self, name: str, deadline: Deadline
+    ) -> tuple[ProjectIndex, float | None, tuple[str, ...]]:
+        """Return the version list, its age when it is a stale copy, and warnings."""
+        warnings: list[str] = []
         cached = await self.cache.get_project(name)
         if self.settings.offline:
             if cached is None:
                 raise self._offline_miss(name, None)
-            return cached.value, None
+            return cached.value, None, ()
         if cached is not None and self.cache.is_fresh(cached):
-            return cached.value, None
+            return cached.value, None, ()
         try:
             if cached is None:
                 project = await self.index.get_project(name, deadline=deadline)
@@ -292,10 +302,10 @@ class DocsService:
                 f"The index could not be reached ({exc.error_type}); serving the cached copy "
                 f"from {cached.age / 3600:.1f} h ago."
             )
-            return cached.value, cached.age
+            return cached.value, cached.age, tuple(warnings)
         if not await self.cache.put_project(project):
             warnings.append("The disk cache is unavailable; working from memory only.")
-        return project, None
+        return project, None, tuple(warnings)
 
     def _offline_miss(self, name: str, version: str | None) -> CacheError:
         what = f"{name} {version}" if version else name
