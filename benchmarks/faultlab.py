@@ -168,6 +168,53 @@ async def single_package_stampede(calls: int, seed: int) -> dict[str, Any]:
     return await _with_service(FaultPlan(seed=seed), body)
 
 
+async def flapping(calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 4: the index alternates 1 s healthy and 1 s failing (100% 503)."""
+    plan = FaultPlan(seed=seed)
+
+    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
+        async with anyio.create_task_group() as tg:
+
+            async def flap() -> None:
+                while True:
+                    await anyio.sleep(1.0)
+                    plan.probabilities = (
+                        [] if plan.probabilities else [(Fault("status", status=503), 1.0)]
+                    )
+
+            tg.start_soon(flap)
+            results: list[tuple[str, float]] = []
+            for chunk in range(0, calls, 10):  # a steady stream: 10 calls every 0.25 s
+                results += await _run_calls(service, NAMES[chunk : chunk + 10], concurrency=10)
+                await anyio.sleep(0.25)
+            tg.cancel_scope.cancel()
+        return _summary(results, index.count(), _transitions(service))
+
+    return await _with_service(plan, body)
+
+
+async def trickle(calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 5: a fifth of all answers trickle one byte every 10 ms."""
+    plan = FaultPlan(probabilities=[(Fault("trickle", delay=0.01), 0.2)], seed=seed)
+
+    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
+        results = await _run_calls(service, NAMES[:calls], concurrency=10)
+        return _summary(results, index.count(), _transitions(service))
+
+    return await _with_service(plan, body)
+
+
+async def many_package_crowd(calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 6b: *calls* concurrent calls spread over 50 uncached packages."""
+
+    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
+        names = [NAMES[i % 50] for i in range(calls)]
+        results = await _run_calls(service, names, concurrency=calls)
+        return _summary(results, index.count(), _transitions(service))
+
+    return await _with_service(FaultPlan(seed=seed), body)
+
+
 async def stale_when_down(calls: int, seed: int) -> dict[str, Any]:
     """Scenario 7: a warm cache, then the index goes down (every request 503)."""
     plan = FaultPlan(seed=seed)
@@ -186,7 +233,10 @@ SCENARIOS: dict[str, Callable[[int, int], Awaitable[dict[str, Any]]]] = {
     "1. 50% of requests hang": half_hang,
     "2. 429 storm (50%, Retry-After: 1)": rate_limit_storm,
     "3. full outage (503), then recovery": outage_then_recovery,
+    "4. flapping (1 s up, 1 s 503)": flapping,
+    "5. trickle (20% of answers, 1 byte / 10 ms)": trickle,
     "6. concurrent calls, one uncached package": single_package_stampede,
+    "6b. concurrent calls over 50 packages": many_package_crowd,
     "7. warm cache, index down": stale_when_down,
 }
 
@@ -205,7 +255,10 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
         "1. 50% of requests hang": [30] if quick else [30, 300],
         "2. 429 storm (50%, Retry-After: 1)": [20] if quick else [100],
         "3. full outage (503), then recovery": [20] if quick else [60],
+        "4. flapping (1 s up, 1 s 503)": [40] if quick else [200],
+        "5. trickle (20% of answers, 1 byte / 10 ms)": [10] if quick else [30],
         "6. concurrent calls, one uncached package": [50] if quick else [500],
+        "6b. concurrent calls over 50 packages": [100] if quick else [500],
         "7. warm cache, index down": [20] if quick else [100],
     }
     seeds = [1] if quick else [1, 2, 3]
@@ -222,8 +275,8 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
     ]
     extra: list[str] = []
     for name, sizes in plans.items():
-        if quick and name.startswith("3."):
-            continue  # waits for a real recovery period; the full run measures it
+        if quick and name.startswith(("3.", "5.")):
+            continue  # they wait for real recovery periods and deadlines; the full run has them
         for calls in sizes:
             runs = [anyio.run(SCENARIOS[name], calls, seed) for seed in seeds]
             results["scenarios"][f"{name} ({calls})"] = runs
@@ -236,7 +289,7 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
                 f"{_fmt(col('stale_rate'), '%', 100, 1)} | {_fmt(col('failure_rate'), '%', 100, 1)}"
                 f" | {_fmt(col('p50_s'), ' s')} | {_fmt(col('p95_s'), ' s')} | "
                 f"{_fmt(col('p99_s'), ' s')} | {_fmt(col('max_s'), ' s')} | "
-                f"{_fmt(col('upstream_requests_per_call'))} | "
+                f"{_fmt(col('upstream_requests_per_call'), '', 1, 3)} | "
                 f"{_fmt(col('breaker_transitions'), '', 1, 0)} |"
             )
             if name.startswith("3."):
