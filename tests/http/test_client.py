@@ -106,6 +106,26 @@ async def test_trickle_is_cut_by_the_deadline(projects: dict[str, Any]) -> None:
         assert anyio.current_time() - started < 2.0
 
 
+async def test_trickle_is_cut_as_a_retryable_timeout(projects: dict[str, Any]) -> None:
+    """A trickling body is cut as a retryable timeout; a retry gets the healthy answer."""
+    plan = FaultPlan(script=[Fault("trickle", delay=0.02)])
+    config = HttpConfig(
+        read_timeout=1.0, header_timeout=None, min_rate_grace=0.1, min_transfer_rate=1000
+    )
+    async with FaultIndex(projects, plan=plan) as index, HttpClient(config) as http:
+        with pytest.raises(UpstreamTimeout) as info:
+            await http.get(index.url + "/pypi/attrs/json")
+        assert info.value.retryable and info.value.details["phase"] == "body"
+        guard = Resilience(deadline=10.0, policy=RetryPolicy.never().without_delays())
+        plan.script.append(Fault("trickle", delay=0.02))
+        with pytest.raises(UpstreamTimeout):
+            await guard.call(http.get, index.url + "/pypi/attrs/json")
+        retrying = Resilience(deadline=10.0)
+        plan.script.append(Fault("trickle", delay=0.02))
+        body = await retrying.call(http.get, index.url + "/pypi/attrs/json")
+        assert body.json()["info"]["name"] == "attrs"
+
+
 async def test_connection_refused_is_a_connect_error() -> None:
     """Nothing listening: a connect error whose reason is 'refused'."""
     with socket.socket() as s:

@@ -22,6 +22,7 @@ from ..errors import (
     MalformedResponse,
     ResponseTooLarge,
     UpstreamClientError,
+    UpstreamTimeout,
     redact_url,
 )
 from ..resilience import AdaptiveTimeout, classify_exception, classify_response
@@ -70,6 +71,9 @@ class HttpConfig:
             use ``read_timeout`` as it is.
         max_response_bytes: Cap on a body, after decompression.
         max_redirects: Redirect hops followed (same origin only).
+        min_transfer_rate: After ``min_rate_grace`` seconds of body, an answer arriving slower
+            than this many bytes per second is cut as a (retryable) timeout.
+        min_rate_grace: Seconds of body transfer before the rate is checked.
         ca_bundle: PEM file of CA certificates to trust instead of the OS trust store.
         trust_env: Honour ``HTTP(S)_PROXY`` / ``NO_PROXY`` from the environment.
         user_agent: The ``User-Agent`` header.
@@ -87,6 +91,8 @@ class HttpConfig:
     )
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
     max_redirects: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    min_transfer_rate: int = attrs.field(default=4096, validator=attrs.validators.ge(0))
+    min_rate_grace: float = attrs.field(default=2.0, validator=_positive)
     ca_bundle: str | None = None
     trust_env: bool = True
     user_agent: str = "autodocs (+https://autodocs.invalid)"
@@ -359,12 +365,25 @@ class HttpClient:
             return Body(url, ctype, decoder.finish())
         decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, url)
         raw = 0
+        started = _now()
+        grace = self.config.min_rate_grace
+        min_rate = self.config.min_transfer_rate
         try:
             async for chunk in response.aiter_raw():
                 raw += len(chunk)
                 if raw > limit:
                     raise ResponseTooLarge(limit, url=url)
                 decoder.feed(chunk)
+                elapsed = _now() - started
+                if elapsed > grace and raw < min_rate * elapsed:
+                    # A trickling body would hold the call until its deadline and then fail;
+                    # cut the attempt instead, so that a retry can reach a healthy answer.
+                    raise UpstreamTimeout(
+                        f"The index's answer trickles ({raw / elapsed:.0f} bytes/s, below "
+                        f"{min_rate} bytes/s)",
+                        url=url,
+                        details={"bytes": raw, "seconds": round(elapsed, 3), "phase": "body"},
+                    )
         except httpx.HTTPError as exc:
             raise _translate(exc) from exc
         return Body(url, ctype, decoder.finish())
