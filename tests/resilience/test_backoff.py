@@ -142,8 +142,10 @@ class TestRetryPolicy:
 
     def test_default_policy_table(self) -> None:
         """Each error kind of the seed's table has an entry; 429s wait, 4xx never retries."""
-        assert DEFAULT_POLICY.attempts_for(RateLimited("x")) == 5
-        assert DEFAULT_POLICY.attempts_for(UpstreamServerError(503)) == 4
+        assert DEFAULT_POLICY.attempts_for(RateLimited("x")) == 6
+        assert DEFAULT_POLICY.attempts_for(UpstreamServerError(503)) == 5
+        assert DEFAULT_POLICY.attempts_for(MalformedResponse("x")) == 3
+        assert DEFAULT_POLICY.attempts_for(InvalidInputError("x")) == 1
         assert DEFAULT_POLICY.max_attempts == 6
 
     def test_evolve_keeps_the_table(self) -> None:

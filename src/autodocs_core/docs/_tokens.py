@@ -39,7 +39,7 @@ def _word(word: str) -> int:
     return math.ceil(len(word) / 5) + sum(len(m.group()) - 2 for m in _CLUSTER.finditer(word))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _alnum(run: str) -> int:
     subwords = _SUBWORD.findall(run)
     n = 0
@@ -51,7 +51,7 @@ def _alnum(run: str) -> int:
     return n
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _non_ascii(char: str) -> int:
     # Byte-level BPE spends at most a token per byte, and rare characters do; tokenizers that
     # normalise first (NFKC/NFKD) may expand a character, so charge its decomposed bytes too.
@@ -71,14 +71,20 @@ def count_tokens(text: str) -> int:
 
     .. versionadded:: 0.1.0
     """
-    if len(text) <= 4096:
+    if len(text) <= _SHORT:
         return _count_short(text)
     return _count(text)
 
 
-@functools.lru_cache(maxsize=4096)
+_SHORT = 512
+"""Texts up to this length are memoised: at most 2048 × 512 characters (~1 MiB) held."""
+
+
+@functools.lru_cache(maxsize=2048)
 def _count_short(text: str) -> int:
-    # Headers, metadata lines and notices repeat across answers: count them once.
+    # Headers, metadata lines and notices repeat across answers: count them once. The bound
+    # matters: notices carry varying parts (a stale copy's age), and the fault lab's soak saw a
+    # 4096 × 4 KiB cache fill slowly as server RSS growth.
     return _count(text)
 
 

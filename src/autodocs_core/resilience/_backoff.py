@@ -201,16 +201,21 @@ class RetryPolicy:
 #   stays short: the timeout itself already spaced them.
 # - Connect errors fail fast (refused, DNS); 3 attempts ride out a restart, the breaker handles
 #   longer outages.
-# - 429: Retry-After (capped) overrides the computed delay; 5 attempts as in the seed.
-# - 5xx: 4 attempts with full jitter from 0.25 s, so that a fleet does not retry in lockstep.
+# - 429: Retry-After (capped) overrides the computed delay; 6 attempts: at a 50% 429 rate,
+#   5 attempts (the seed's) fail 3.1% of calls, 6 fail 1.6%.
+# - 5xx: 5 attempts with equal jitter from 0.5 s: never an immediate retry into an overloaded
+#   server, and the retries span 3.75-7.5 s, so a call outlives a short bad period (the fault
+#   lab's flapping index: 85% success with 4 attempts from 0.25 s full jitter, 98-99.7% now).
+# - Malformed answers (truncated, garbage): 3 attempts, so that one earlier fault of another
+#   kind in the same call does not leave a single try for a transient bad body.
 DEFAULT_POLICY = RetryPolicy(
     {
         UpstreamTimeout: Backoff(6, 0.05, 0.5, Jitter.FULL),
         UpstreamConnectError: Backoff(3, 0.2, 2.0, Jitter.FULL),
         UpstreamNetworkError: Backoff(4, 0.1, 1.0, Jitter.FULL),
-        RateLimited: Backoff(5, 2.0, 30.0, Jitter.EQUAL),
-        UpstreamServerError: Backoff(4, 0.25, 4.0, Jitter.FULL),
-        MalformedResponse: Backoff(2, 0.1, 1.0, Jitter.FULL),
+        RateLimited: Backoff(6, 2.0, 30.0, Jitter.EQUAL),
+        UpstreamServerError: Backoff(5, 0.5, 4.0, Jitter.EQUAL),
+        MalformedResponse: Backoff(3, 0.1, 1.0, Jitter.FULL),
         UpstreamError: Backoff(2, 0.5, 2.0, Jitter.FULL),
     },
     default=Backoff(2, 0.5, 2.0, Jitter.FULL),
