@@ -60,11 +60,35 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
+PEER = "autodoc-mcp==0.5.1"
+"""The peer the fault lab compares against (``nox -s bench -- --peer``), in its own venv."""
+
+
 @nox.session(python=PYTHONS[-1])
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks; ``-- --quick`` for a short smoke run (what CI runs)."""
-    sync(session, "bench")
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    """Run the benchmarks; ``-- --quick`` for a short smoke run (what CI runs).
+
+    ``-- --peer`` also installs the peer (``PEER``) into its own virtual environment and runs
+    the fault lab's scenarios and the start-up measurement through it, in the same run.
+    """
+    sync(session, "bench", extras=("mcp",))
+    args = list(session.posargs)
+    if "--peer" in args:
+        args.remove("--peer")
+        venv = session.cache_dir / "peer-venv"
+        python = venv / "bin" / "python"
+        if not python.exists():
+            session.run_install(
+                "uv",
+                "venv",
+                "--python",
+                session.virtualenv.location + "/bin/python",
+                str(venv),
+                external=True,
+            )
+        session.run_install("uv", "pip", "install", "--python", str(python), PEER, external=True)
+        args += ["--peer-command", str(venv / "bin" / "autodoc-mcp")]
+    session.run("python", "-m", "benchmarks", *args)
 
 
 @nox.session(python=PYTHONS[-1])

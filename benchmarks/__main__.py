@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 from . import faultlab, fetcher, overhead, service
 
@@ -21,10 +22,17 @@ def main() -> None:
     parser.add_argument(
         "--write-docs", action="store_true", help="update docs/benchmarks.md with the results"
     )
+    parser.add_argument(
+        "--peer-command",
+        metavar="PATH",
+        help="the peer's MCP server (autodoc-mcp console script): the fault lab also runs it",
+    )
     args = parser.parse_args()
+    suites = dict(SUITES)
+    suites["faultlab"] = functools.partial(faultlab.run, peer_command=args.peer_command)
     for name in args.suites or list(SUITES):
         print(f"## {name}{' (quick)' if args.quick else ''}")
-        SUITES[name](quick=args.quick, write_docs=args.write_docs)
+        suites[name](quick=args.quick, write_docs=args.write_docs)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
-"""Fault lab, through the core API: the seed system's resilience claims, measured honestly.
+"""Fault lab: the seed system's resilience claims, measured honestly.
 
-Each scenario runs DocsService (default policies, a fresh cache) against the fault-injecting
-index on 127.0.0.1 (tests' FaultIndex, recorded package documents and renamed copies), with
-seeded fault probabilities. Reported per scenario: success / stale / failure rates, latency
-percentiles, upstream requests per call and breaker transitions. The MCP-subprocess runs, the
-peer comparison and the soak belong to the next round (see the issue notes).
+Each scenario runs against the fault-injecting index on 127.0.0.1 (the test suite's
+``FaultIndex``, serving recorded package documents and renamed copies) with seeded fault
+probabilities, through one of three targets (see ``_targets``):
+
+- ``core``: ``DocsService`` with default settings, in this process;
+- ``mcp``: our ``autodocs-mcp`` server as a subprocess, through the official MCP client;
+- ``peer``: the existing ``autodoc-mcp`` server (PyPI), the same way (``--peer-command``).
+
+Reported per scenario: success / stale / failure rates, latency percentiles, upstream
+requests per call and breaker transitions, over several seeds as median (min–max). Scenario 8
+(soak) samples the server process's resident memory and open file descriptors; the start-up
+measurement times server start to the first ``tools/list`` answer.
 """
 
 from __future__ import annotations
@@ -12,21 +19,30 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 
-from autodocs_core.config import Settings
-from autodocs_core.errors import AutodocsError
-from autodocs_core.service import DocsService
+from autodocs_core.resilience import BreakerConfig
 from autodocs_core.testing import Fault, FaultIndex, FaultPlan
 
 from ._harness import machine, save, versions, write_docs_section
+from ._targets import (
+    OURS,
+    Target,
+    open_target,
+    peer_version,
+    process_sample,
+    time_to_first_list,
+)
 from .serve_index import load_projects
 
 PROJECTS = load_projects(copies=60)
 NAMES = sorted(PROJECTS)
+MODES = {"core": "core API", "mcp": "MCP server (ours)", "peer": "MCP server (autodoc-mcp)"}
+
+Body = Callable[[Target, FaultIndex, FaultPlan], Awaitable[dict[str, Any]]]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -37,20 +53,16 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _run_calls(
-    service: DocsService, names: list[str], *, concurrency: int
+    target: Target, names: list[str], *, concurrency: int
 ) -> list[tuple[str, float]]:
-    """Call get_docs for each name (at most *concurrency* at once); return (outcome, seconds)."""
+    """Ask for each name (at most *concurrency* at once); return (outcome, seconds) per call."""
     results: list[tuple[str, float]] = []
     limiter = anyio.Semaphore(concurrency)
 
     async def one(name: str) -> None:
         async with limiter:
             started = time.perf_counter()
-            try:
-                answer = await service.get_docs(name, max_tokens=1000)
-                outcome = "stale" if answer.stale else "ok"
-            except AutodocsError as exc:
-                outcome = exc.error_type
+            outcome = await target.call(name)
             results.append((outcome, time.perf_counter() - started))
 
     async with anyio.create_task_group() as tg:
@@ -59,7 +71,9 @@ async def _run_calls(
     return results
 
 
-def _summary(results: list[tuple[str, float]], requests: int, transitions: int) -> dict[str, Any]:
+async def _summary(
+    target: Target, results: list[tuple[str, float]], requests: int
+) -> dict[str, Any]:
     n = len(results) or 1
     latencies = [s for _, s in results]
     ok = sum(1 for o, _ in results if o == "ok")
@@ -79,70 +93,76 @@ def _summary(results: list[tuple[str, float]], requests: int, transitions: int) 
         "p99_s": _pct(latencies, 0.99),
         "max_s": max(latencies, default=0.0),
         "upstream_requests_per_call": requests / n,
-        "breaker_transitions": transitions,
+        "breaker_transitions": await target.breaker_transitions(),
     }
 
 
-def _transitions(service: DocsService) -> int:
-    return sum(c["count"] for c in service.metrics_snapshot()["breaker_transitions"])
+class Lab:
+    """Runs scenarios against one kind of target."""
+
+    def __init__(self, mode: str, peer_command: str | None = None) -> None:
+        self.mode = mode
+        self.peer_command = peer_command
+
+    async def run(self, plan: FaultPlan, body: Body, env: Mapping[str, str] = {}) -> dict[str, Any]:
+        """Start the index and a fresh target (own cache directory); run *body*."""
+        async with FaultIndex(PROJECTS, plan=plan) as index:
+            with tempfile.TemporaryDirectory() as cache_dir:
+                async with open_target(
+                    self.mode, index.url, cache_dir, env, self.peer_command
+                ) as target:
+                    return await body(target, index, plan)
 
 
-async def _with_service(
-    plan: FaultPlan,
-    body: Callable[[DocsService, FaultIndex], Awaitable[dict[str, Any]]],
-    **settings: Any,
-) -> dict[str, Any]:
-    async with FaultIndex(PROJECTS, plan=plan) as index:
-        with tempfile.TemporaryDirectory() as cache_dir:
-            cfg = Settings(index_url=index.url, cache_dir=cache_dir, **settings)
-            async with DocsService(cfg) as service:
-                return await body(service, index)
+def _calls(
+    names: Callable[[int], list[str]], concurrency: int | None = None
+) -> Callable[..., Body]:
+    """A scenario body that makes the calls *names(calls)* and summarises them."""
+
+    def make(calls: int) -> Body:
+        async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+            results = await _run_calls(target, names(calls), concurrency=concurrency or calls)
+            return await _summary(target, results, index.count())
+
+        return body
+
+    return make
 
 
-async def half_hang(calls: int, seed: int) -> dict[str, Any]:
+async def half_hang(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 1: half of all requests hang; distinct packages (nothing cached)."""
     plan = FaultPlan(probabilities=[(Fault("hang"), 0.5)], seed=seed)
-
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        results = await _run_calls(service, NAMES[:calls], concurrency=10)
-        return _summary(results, index.count(), _transitions(service))
-
-    return await _with_service(plan, body)
+    return await lab.run(plan, _calls(lambda n: NAMES[:n], 10)(calls))
 
 
-async def rate_limit_storm(calls: int, seed: int) -> dict[str, Any]:
+async def rate_limit_storm(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 2: half of all requests get 429 with Retry-After: 1."""
     plan = FaultPlan(probabilities=[(Fault("status", status=429, retry_after="1"), 0.5)], seed=seed)
-
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        results = await _run_calls(service, NAMES[:calls], concurrency=10)
-        return _summary(results, index.count(), _transitions(service))
-
-    return await _with_service(plan, body)
+    return await lab.run(plan, _calls(lambda n: NAMES[:n], 10)(calls))
 
 
-async def outage_then_recovery(calls: int, seed: int) -> dict[str, Any]:
+async def outage_then_recovery(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 3: 100% 503 until the breaker opens and beyond; then the index heals."""
     plan = FaultPlan(probabilities=[(Fault("status", status=503), 1.0)], seed=seed)
 
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        outage = await _run_calls(service, NAMES[:calls], concurrency=10)
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        outage = await _run_calls(target, NAMES[:calls], concurrency=10)
         during = index.count()
         # Once the breaker is open: how many requests and how fast the failures are.
-        before = index.count()
-        after_open = await _run_calls(service, NAMES[calls : calls * 2], concurrency=10)
-        open_requests = index.count() - before
+        after_open = await _run_calls(target, NAMES[calls : calls * 2], concurrency=10)
+        open_requests = index.count() - during
         plan.probabilities = []  # the index heals
         healed_at = time.perf_counter()
         recovered_after = None
-        for attempt in range(400):
-            result = await _run_calls(service, [NAMES[-1 - attempt % 20]], concurrency=1)
+        attempt = 0
+        while time.perf_counter() - healed_at < 150:
+            attempt += 1
+            result = await _run_calls(target, [NAMES[-1 - attempt % 20]], concurrency=1)
             if result[0][0] == "ok":
                 recovered_after = time.perf_counter() - healed_at
                 break
             await anyio.sleep(0.1)
-        breaker = service.index.breaker_for(index.url)
-        out = _summary(outage, during, _transitions(service))
+        out = await _summary(target, outage, during)
         out.update(
             {
                 "after_open_calls": len(after_open),
@@ -150,29 +170,19 @@ async def outage_then_recovery(calls: int, seed: int) -> dict[str, Any]:
                 "after_open_failure_p50_ms": _pct([s for _, s in after_open], 0.5) * 1000,
                 "after_open_failure_max_ms": max((s for _, s in after_open), default=0) * 1000,
                 "recovered_after_s": recovered_after,
-                "recovery_period_s": breaker.config.recovery_time,
+                "recovery_period_s": BreakerConfig().recovery_time,
             }
         )
         return out
 
-    return await _with_service(plan, body)
+    return await lab.run(plan, body)
 
 
-async def single_package_stampede(calls: int, seed: int) -> dict[str, Any]:
-    """Scenario 6a: many concurrent calls for one uncached package."""
-
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        results = await _run_calls(service, ["trio"] * calls, concurrency=calls)
-        return _summary(results, index.count(), _transitions(service))
-
-    return await _with_service(FaultPlan(seed=seed), body)
-
-
-async def flapping(calls: int, seed: int) -> dict[str, Any]:
+async def flapping(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 4: the index alternates 1 s healthy and 1 s failing (100% 503)."""
     plan = FaultPlan(seed=seed)
 
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
         async with anyio.create_task_group() as tg:
 
             async def flap() -> None:
@@ -184,52 +194,121 @@ async def flapping(calls: int, seed: int) -> dict[str, Any]:
 
             tg.start_soon(flap)
             results: list[tuple[str, float]] = []
-            for chunk in range(0, calls, 10):  # a steady stream: 10 calls every 0.25 s
-                results += await _run_calls(service, NAMES[chunk : chunk + 10], concurrency=10)
-                await anyio.sleep(0.25)
+
+            async def wave(names: list[str]) -> None:
+                results.extend(await _run_calls(target, names, concurrency=10))
+
+            async with anyio.create_task_group() as waves:
+                for chunk in range(0, calls, 10):  # a steady stream: 10 new calls every 0.25 s
+                    waves.start_soon(wave, NAMES[chunk : chunk + 10])
+                    await anyio.sleep(0.25)
             tg.cancel_scope.cancel()
-        return _summary(results, index.count(), _transitions(service))
+        return await _summary(target, results, index.count())
 
-    return await _with_service(plan, body)
+    return await lab.run(plan, body)
 
 
-async def trickle(calls: int, seed: int) -> dict[str, Any]:
+async def trickle(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 5: a fifth of all answers trickle one byte every 10 ms."""
     plan = FaultPlan(probabilities=[(Fault("trickle", delay=0.01), 0.2)], seed=seed)
-
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        results = await _run_calls(service, NAMES[:calls], concurrency=10)
-        return _summary(results, index.count(), _transitions(service))
-
-    return await _with_service(plan, body)
+    return await lab.run(plan, _calls(lambda n: NAMES[:n], 10)(calls))
 
 
-async def many_package_crowd(calls: int, seed: int) -> dict[str, Any]:
+async def single_package_stampede(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 6a: many concurrent calls for one uncached package."""
+    return await lab.run(FaultPlan(seed=seed), _calls(lambda n: ["trio"] * n)(calls))
+
+
+async def many_package_crowd(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 6b: *calls* concurrent calls spread over 50 uncached packages."""
-
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        names = [NAMES[i % 50] for i in range(calls)]
-        results = await _run_calls(service, names, concurrency=calls)
-        return _summary(results, index.count(), _transitions(service))
-
-    return await _with_service(FaultPlan(seed=seed), body)
+    return await lab.run(
+        FaultPlan(seed=seed), _calls(lambda n: [NAMES[i % 50] for i in range(n)])(calls)
+    )
 
 
-async def stale_when_down(calls: int, seed: int) -> dict[str, Any]:
+async def stale_when_down(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     """Scenario 7: a warm cache, then the index goes down (every request 503)."""
-    plan = FaultPlan(seed=seed)
 
-    async def body(service: DocsService, index: FaultIndex) -> dict[str, Any]:
-        await _run_calls(service, NAMES[:calls], concurrency=10)
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        await _run_calls(target, NAMES[:calls], concurrency=10)
         plan.probabilities = [(Fault("status", status=503), 1.0)]
         before = index.count()
-        results = await _run_calls(service, NAMES[:calls], concurrency=10)
-        return _summary(results, index.count() - before, _transitions(service))
+        results = await _run_calls(target, NAMES[:calls], concurrency=10)
+        return await _summary(target, results, index.count() - before)
 
-    return await _with_service(plan, body, versions_ttl=0.0)
+    return await lab.run(FaultPlan(seed=seed), body, {"AUTODOCS_VERSIONS_TTL": "0"})
 
 
-SCENARIOS: dict[str, Callable[[int, int], Awaitable[dict[str, Any]]]] = {
+SOAK_FAULTS = [
+    (Fault("hang"), 0.03),
+    (Fault("status", status=503), 0.04),
+    (Fault("status", status=429, retry_after="1"), 0.02),
+    (Fault("reset"), 0.02),
+    (Fault("close"), 0.01),
+    (Fault("truncate"), 0.01),
+    (Fault("garbage"), 0.01),
+    (Fault("slow", delay=0.2), 0.03),
+]
+"""About 17% of requests fail or misbehave, in eight different ways."""
+
+
+async def soak(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 8: *calls* calls with mixed faults through one server; sample RSS and fds.
+
+    Version lists expire after 1 s, so the index keeps being asked. The calls run in rounds of
+    500 (20 at a time); after each round, with nothing in flight, the server process's resident
+    memory and open descriptors are sampled. The first fifth of the calls is the warm-up.
+    """
+    plan = FaultPlan(probabilities=SOAK_FAULTS, seed=seed)
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        pid = target.pid()
+        assert pid is not None, "the soak needs a server process"
+        results: list[tuple[str, float]] = []
+        samples: list[dict[str, float]] = []
+        started = time.perf_counter()
+        rounds = max(1, calls // 500)
+        for r in range(rounds):
+            names = [NAMES[(r * 500 + i) % len(NAMES)] for i in range(calls // rounds)]
+            results += await _run_calls(target, names, concurrency=20)
+            samples.append({"calls": len(results), **process_sample(pid)})
+        out = await _summary(target, results, index.count())
+        warm = [s for s in samples if s["calls"] > calls // 5] or samples[-1:]
+        rss = [s["rss_bytes"] for s in warm]
+        out.update(
+            {
+                "duration_s": time.perf_counter() - started,
+                "samples": samples,
+                "rss_range_after_warmup": _growth(rss),
+                "rss_slope_bytes_per_1000_calls_last_half": _slope(
+                    [s["calls"] for s in samples[len(samples) // 2 :]],
+                    [s["rss_bytes"] for s in samples[len(samples) // 2 :]],
+                )
+                * 1000,
+                "other_fds_range_after_warmup": _growth([s["other_fds"] for s in warm]),
+                "max_sockets": max(s["sockets"] for s in samples),
+            }
+        )
+        return out
+
+    return await lab.run(plan, body, {"AUTODOCS_VERSIONS_TTL": "1"})
+
+
+def _growth(values: list[int]) -> float:
+    """(max − min) / min of the samples: 0.05 means they stayed within 5%."""
+    return (max(values) - min(values)) / min(values) if values and min(values) else 0.0
+
+
+def _slope(xs: list[int], ys: list[int]) -> float:
+    """Least-squares slope of *ys* over *xs* (0 for fewer than two points)."""
+    if len(xs) < 2:
+        return 0.0
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+
+
+SCENARIOS: dict[str, Callable[[Lab, int, int], Awaitable[dict[str, Any]]]] = {
     "1. 50% of requests hang": half_hang,
     "2. 429 storm (50%, Retry-After: 1)": rate_limit_storm,
     "3. full outage (503), then recovery": outage_then_recovery,
@@ -240,8 +319,34 @@ SCENARIOS: dict[str, Callable[[int, int], Awaitable[dict[str, Any]]]] = {
     "7. warm cache, index down": stale_when_down,
 }
 
+FULL_SIZES = {
+    "1.": [30, 300],
+    "2.": [100],
+    "3.": [60],
+    "4.": [200],
+    "5.": [30],
+    "6.": [500],
+    "6b.": [500],
+    "7.": [100],
+}
+QUICK_SIZES = {"1.": [30], "2.": [20], "4.": [40], "6.": [50], "6b.": [100], "7.": [20]}
+"""The CI smoke run skips 3 and 5: they wait for real recovery periods and deadlines."""
+PEER_SIZES = {
+    "1.": [30],
+    "2.": [20],
+    "3.": [20],
+    "4.": [40],
+    "5.": [10],
+    "6.": [500],
+    "6b.": [500],
+    "7.": [20],
+}
+"""The peer waits up to 30 s per hung request: it gets the small sizes and one seed."""
+
 
 def _fmt(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 2) -> str:
+    if not values:
+        return "n/a"
     if len(values) == 1:
         return f"{values[0] * scale:.{digits}f}{unit}"
     return (
@@ -250,60 +355,142 @@ def _fmt(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 
     )
 
 
-def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
-    plans = {
-        "1. 50% of requests hang": [30] if quick else [30, 300],
-        "2. 429 storm (50%, Retry-After: 1)": [20] if quick else [100],
-        "3. full outage (503), then recovery": [20] if quick else [60],
-        "4. flapping (1 s up, 1 s 503)": [40] if quick else [200],
-        "5. trickle (20% of answers, 1 byte / 10 ms)": [10] if quick else [30],
-        "6. concurrent calls, one uncached package": [50] if quick else [500],
-        "6b. concurrent calls over 50 packages": [100] if quick else [500],
-        "7. warm cache, index down": [20] if quick else [100],
-    }
-    seeds = [1] if quick else [1, 2, 3]
+def _sizes(mode: str, quick: bool) -> dict[str, list[int]]:
+    table = QUICK_SIZES if quick else PEER_SIZES if mode == "peer" else FULL_SIZES
+    return {name: table[name.split()[0]] for name in SCENARIOS if name.split()[0] in table}
+
+
+def _row(mode: str, name: str, calls: int, runs: list[dict[str, Any]]) -> str:
+    def col(key: str) -> list[float]:
+        return [float(r[key]) for r in runs if r.get(key) is not None]
+
+    return (
+        f"| {name} | {MODES[mode]} | {calls} | {_fmt(col('success_rate'), '%', 100, 1)} | "
+        f"{_fmt(col('stale_rate'), '%', 100, 1)} | {_fmt(col('failure_rate'), '%', 100, 1)}"
+        f" | {_fmt(col('p50_s'), ' s')} | {_fmt(col('p95_s'), ' s')} | "
+        f"{_fmt(col('p99_s'), ' s')} | {_fmt(col('max_s'), ' s')} | "
+        f"{_fmt(col('upstream_requests_per_call'), '', 1, 3)} | "
+        f"{_fmt(col('breaker_transitions'), '', 1, 0)} |"
+    )
+
+
+def _outage_line(mode: str, runs: list[dict[str, Any]]) -> str:
+    def col(key: str, scale: float = 1.0) -> list[float]:
+        return [float(r[key]) * scale for r in runs if r.get(key) is not None]
+
+    recovered = [r["recovered_after_s"] for r in runs]
+    back = _fmt([float(x) for x in recovered if x is not None], " s") + (
+        f", {recovered.count(None)} run(s) not back within 150 s" if None in recovered else ""
+    )
+    return (
+        f"- {MODES[mode]}: after the breaker opened, "
+        f"{_fmt(col('after_open_requests_per_call'))} upstream requests per call; failures "
+        f"returned in {_fmt(col('after_open_failure_p50_ms'), ' ms', 1, 1)} (p50), "
+        f"{_fmt(col('after_open_failure_max_ms'), ' ms', 1, 1)} (max); service resumed {back} "
+        "after the index healed."
+    )
+
+
+async def startup(peer_command: str | None, rounds: int) -> dict[str, Any]:
+    """Server start to first ``tools/list`` answer, ours and (if given) the peer's, interleaved."""
+    times: dict[str, list[float]] = {"ours": [], "peer": []}
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = {"AUTODOCS_CACHE_DIR": cache_dir}
+        for _ in range(rounds):
+            times["ours"].append(await time_to_first_list(OURS, env))
+            if peer_command:
+                times["peer"].append(await time_to_first_list(peer_command, env))
+    return times
+
+
+def _startup_text(times: dict[str, list[float]]) -> str:
+    ours = _fmt(times["ours"], " s")
+    if not times["peer"]:
+        return (
+            f"Server start to first `tools/list` answer (ours, {len(times['ours'])} runs): {ours}."
+        )
+    ratio = statistics.median(times["ours"]) / statistics.median(times["peer"])
+    return (
+        f"Server start to first `tools/list` answer, {len(times['ours'])} interleaved runs each: "
+        f"ours {ours}, autodoc-mcp {_fmt(times['peer'], ' s')}: ours takes {ratio:.2f}× the "
+        "peer's time (target ≤ 0.5×)."
+    )
+
+
+def _soak_text(runs: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in runs:
+        first, last = r["samples"][0], r["samples"][-1]
+        failures = ", ".join(f"{k} {v}" for k, v in sorted(r["failures"].items())) or "none"
+        lines.append(
+            f"- {r['calls']} calls in {r['duration_s']:.0f} s: {r['success_rate'] * 100:.1f}% "
+            f"ok, {r['stale_rate'] * 100:.1f}% stale, {r['failure_rate'] * 100:.2f}% failed "
+            f"({failures}); p99 {r['p99_s']:.2f} s; {r['upstream_requests_per_call']:.2f} "
+            "upstream requests per call.\n"
+            f"- Server RSS {first['rss_bytes'] / 2**20:.1f} MiB after {first['calls']} calls, "
+            f"{last['rss_bytes'] / 2**20:.1f} MiB after {last['calls']}; after warm-up (the "
+            f"first fifth) it stayed within {r['rss_range_after_warmup'] * 100:.1f}% (target "
+            f"5%); trend over the last half "
+            f"{r['rss_slope_bytes_per_1000_calls_last_half'] / 1024:+.0f} KiB per 1000 calls.\n"
+            f"- Open descriptors other than sockets: {first['other_fds']} → {last['other_fds']} "
+            f"(range after warm-up {r['other_fds_range_after_warmup'] * 100:.1f}%); sockets at "
+            f"most {r['max_sockets']} (the pool keeps up to 10 to the index, plus the loop's)."
+        )
+    return "\n".join(lines)
+
+
+HEADER = [
+    "| scenario | target | calls | success | stale | failure | p50 | p95 | p99 | max "
+    "| upstream req/call | breaker transitions |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def run(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> dict[str, Any]:
+    """Run every scenario through each target; print and save the tables."""
+    modes = ["core", "mcp"] + (["peer"] if peer_command else [])
     results: dict[str, Any] = {
         "machine": machine(),
-        "versions": versions("httpx", "anyio"),
-        "seeds": seeds,
+        "versions": versions("autodocs", "httpx", "anyio", "mcp"),
         "scenarios": {},
     }
-    lines = [
-        "| scenario | calls | success | stale | failure | p50 | p95 | p99 | max "
-        "| upstream req/call | breaker transitions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    extra: list[str] = []
-    for name, sizes in plans.items():
-        if quick and name.startswith(("3.", "5.")):
-            continue  # they wait for real recovery periods and deadlines; the full run has them
-        for calls in sizes:
-            runs = [anyio.run(SCENARIOS[name], calls, seed) for seed in seeds]
-            results["scenarios"][f"{name} ({calls})"] = runs
-
-            def col(key: str, runs: list[dict[str, Any]] = runs) -> list[float]:
-                return [float(r[key]) for r in runs]
-
-            lines.append(
-                f"| {name} | {calls} | {_fmt(col('success_rate'), '%', 100, 1)} | "
-                f"{_fmt(col('stale_rate'), '%', 100, 1)} | {_fmt(col('failure_rate'), '%', 100, 1)}"
-                f" | {_fmt(col('p50_s'), ' s')} | {_fmt(col('p95_s'), ' s')} | "
-                f"{_fmt(col('p99_s'), ' s')} | {_fmt(col('max_s'), ' s')} | "
-                f"{_fmt(col('upstream_requests_per_call'), '', 1, 3)} | "
-                f"{_fmt(col('breaker_transitions'), '', 1, 0)} |"
-            )
-            if name.startswith("3."):
-                extra.append(
-                    "Outage: after the breaker opened, "
-                    f"{_fmt(col('after_open_requests_per_call'))}"
-                    f" upstream requests per call; failures returned in "
-                    f"{_fmt(col('after_open_failure_p50_ms'), ' ms', 1, 1)} (p50), "
-                    f"{_fmt(col('after_open_failure_max_ms'), ' ms', 1, 1)} (max); service "
-                    f"resumed {_fmt([r['recovered_after_s'] or -1 for r in runs], ' s')} after the "
-                    f"index healed (recovery period {runs[0]['recovery_period_s']:.0f} s + up to "
-                    "10% jitter)."
-                )
-    text = "\n".join([*lines, "", *extra])
+    if peer_command:
+        results["versions"]["autodoc-mcp"] = peer_version(peer_command)
+    lines = list(HEADER)
+    outage: list[str] = []
+    for name in SCENARIOS:
+        for mode in modes:
+            lab = Lab(mode, peer_command)
+            seeds = [1] if quick or mode == "peer" else [1, 2, 3]
+            for calls in _sizes(mode, quick).get(name, []):
+                runs = [anyio.run(SCENARIOS[name], lab, calls, seed) for seed in seeds]
+                results["scenarios"][f"{name} ({calls}) [{mode}]"] = runs
+                lines.append(_row(mode, name, calls, runs))
+                print(lines[-1], flush=True)
+                if name.startswith("3."):
+                    outage.append(_outage_line(mode, runs))
+    soak_calls = 500 if quick else 10_000
+    soak_runs = [anyio.run(soak, Lab("mcp"), soak_calls, 1)]
+    results["soak"] = soak_runs
+    times = anyio.run(startup, peer_command, 3 if quick else 7)
+    results["startup_s"] = times
+    text = "\n".join(
+        [
+            *lines,
+            "",
+            *(
+                ["Outage (scenario 3), recovery period 15 s + up to 10% jitter:", "", *outage, ""]
+                if outage
+                else []
+            ),
+            "Soak (scenario 8), one `autodocs-mcp` process through the official client, "
+            "~17% of requests faulty (hang, 503, 429, reset, close, truncate, garbage, slow):",
+            "",
+            _soak_text(soak_runs),
+            "",
+            _startup_text(times),
+        ]
+    )
     print(text)
     if not quick:
         save("faultlab", results)
@@ -311,7 +498,9 @@ def run(*, quick: bool, write_docs: bool) -> dict[str, Any]:
             write_docs_section(
                 "faultlab",
                 f"Measured on {results['machine']['platform']}, Python "
-                f"{results['machine']['python']}; core API (DocsService with default settings) "
-                f"against the loopback fault index; seeds {seeds}, median (min–max).\n\n" + text,
+                f"{results['machine']['python']}, {results['machine']['cpus']} CPUs; versions "
+                + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
+                + "; default settings against the loopback fault index; seeds [1, 2, 3] "
+                "(the peer: seed 1), median (min–max).\n\n" + text,
             )
     return results

@@ -1,0 +1,250 @@
+"""What a fault-lab scenario calls: the core API, our MCP server, or the peer's MCP server.
+
+Every target answers ``await target.call(package)`` with an outcome: ``"ok"``, ``"stale"``
+(served from the cache because the index failed) or the failure's type. The MCP targets run
+the server as a subprocess over stdio and talk to it through the official ``mcp`` client, so
+their figures include the protocol, the JSON encoding and the process boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import anyio
+
+from autodocs_core.config import Settings
+from autodocs_core.errors import AutodocsError
+from autodocs_core.service import DocsService
+
+CALL_CAP = 120.0
+"""The client gives up on one MCP call after this many seconds (counted as ``no_answer``)."""
+
+OURS = str(Path(sys.executable).with_name("autodocs-mcp"))
+"""Our server's console script, in the interpreter's environment."""
+
+
+class Target(Protocol):
+    """Something a scenario can ask for package docs."""
+
+    label: str
+
+    async def call(self, package: str) -> str:
+        """Ask for one package's docs; return the outcome."""
+        ...
+
+    async def breaker_transitions(self) -> int | None:
+        """Circuit-breaker transitions so far (``None`` when the target does not report them)."""
+        ...
+
+    def pid(self) -> int | None:
+        """The server process, when there is one."""
+        ...
+
+
+class CoreTarget:
+    """``DocsService.get_docs`` in this process."""
+
+    label = "core API"
+
+    def __init__(self, service: DocsService) -> None:
+        self.service = service
+
+    async def call(self, package: str) -> str:
+        """Ask the service directly."""
+        try:
+            answer = await self.service.get_docs(package, max_tokens=1000)
+        except AutodocsError as exc:
+            return exc.error_type
+        return "stale" if answer.stale else "ok"
+
+    async def breaker_transitions(self) -> int | None:
+        """Read the service's metrics."""
+        return sum(c["count"] for c in self.service.metrics_snapshot()["breaker_transitions"])
+
+    def pid(self) -> int | None:
+        """No server process: the core runs in the benchmark's process."""
+        return None
+
+
+class McpTarget:
+    """An MCP server subprocess, through the official client."""
+
+    def __init__(self, client: Any, *, label: str, peer: bool, pid: int | None) -> None:
+        self.client = client
+        self.label = label
+        self.peer = peer
+        self._pid = pid
+
+    async def call(self, package: str) -> str:
+        """Call the server's ``get_package_docs`` tool."""
+        arguments: dict[str, Any] = {"package_name": package}
+        if not self.peer:
+            arguments["max_tokens"] = 1000
+        return await self.call_tool("get_package_docs", arguments)
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> str:
+        """Call any tool; classify the answer (ours: ``isError`` payloads; peer: ``success``)."""
+        with anyio.move_on_after(CALL_CAP):
+            try:
+                result = await self.client.call_tool(tool, arguments)
+            except Exception as exc:  # a broken session is an outcome to count
+                return f"client_{type(exc).__name__}"
+            return _outcome(result, peer=self.peer)
+        return "no_answer"
+
+    async def breaker_transitions(self) -> int | None:
+        """Ask our server's ``get_metrics`` tool (the peer's metrics have no breaker count)."""
+        if self.peer:
+            return None
+        result = await self.client.call_tool("get_metrics", {})
+        metrics = result.structured_content["metrics"]
+        return sum(c["count"] for c in metrics["breaker_transitions"])
+
+    def pid(self) -> int | None:
+        """The server's process id (found among this process's children)."""
+        return self._pid
+
+
+def _outcome(result: Any, *, peer: bool) -> str:
+    content = result.structured_content or {}
+    if "result" in content and isinstance(content["result"], dict):
+        content = content["result"]  # a server that wraps its structured output
+    if peer:
+        if content.get("success"):
+            return "ok"
+        error = content.get("error") or {}
+        return str(error.get("code") or "error") if isinstance(error, dict) else "error"
+    if result.is_error:
+        try:
+            return str(json.loads(result.content[0].text)["error_type"])
+        except (ValueError, KeyError, IndexError, AttributeError):
+            return "error"
+    return "stale" if content.get("stale") else "ok"
+
+
+def children() -> set[int]:
+    """Process ids whose parent is this process (Linux ``/proc``)."""
+    found = set()
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == me:
+            found.add(int(entry.name))
+    return found
+
+
+def process_sample(pid: int) -> dict[str, int]:
+    """Resident memory (bytes), open sockets and other open descriptors of process *pid*.
+
+    Sockets are counted apart: the HTTP pool keeps up to ``max_connections`` of them alive and
+    their number moves with the traffic; any other descriptor (files, pipes) should not move.
+    """
+    rss = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) * 1024
+    sockets = other = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed while we looked
+        if link.startswith("socket:"):
+            sockets += 1
+        else:
+            other += 1
+    return {"rss_bytes": rss, "sockets": sockets, "other_fds": other}
+
+
+def server_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The benchmark's environment without any AUTODOCS_* setting, plus *extra*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTODOCS_")}
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def open_mcp(
+    command: str, env: Mapping[str, str], *, label: str, peer: bool
+) -> AsyncIterator[McpTarget]:
+    """Start a stdio MCP server *command* and connect the official client to it."""
+    from mcp import Client
+
+    before = children()
+    with tempfile.TemporaryFile("w+") as errlog:  # the server's stderr: logs, kept off the table
+        async with Client(_stdio(command, env, errlog)) as client:
+            new = children() - before
+            yield McpTarget(client, label=label, peer=peer, pid=min(new) if new else None)
+
+
+def _stdio(command: str, env: Mapping[str, str], errlog: TextIO) -> Any:
+    from mcp.client.stdio import stdio_client
+
+    from mcp import StdioServerParameters
+
+    params = StdioServerParameters(command=command, args=[], env=server_env(env))
+    return stdio_client(params, errlog=errlog)
+
+
+@asynccontextmanager
+async def open_target(
+    mode: str, index_url: str, cache_dir: str, env: Mapping[str, str], peer_command: str | None
+) -> AsyncIterator[Target]:
+    """Open the target *mode* (``core``, ``mcp`` or ``peer``) against the lab index."""
+    ours = {"AUTODOCS_INDEX_URL": index_url, "AUTODOCS_CACHE_DIR": cache_dir, **env}
+    if mode == "core":
+        async with DocsService(Settings.from_env(ours)) as service:
+            yield CoreTarget(service)
+    elif mode == "mcp":
+        async with open_mcp(OURS, ours, label="autodocs-mcp", peer=False) as target:
+            yield target
+    elif mode == "peer":
+        assert peer_command is not None
+        # The peer accepts only pypi.org or localhost URLs; the lab listens on 127.0.0.1.
+        peer_env = {
+            "AUTODOCS_PYPI_URL": index_url.replace("127.0.0.1", "localhost") + "/pypi",
+            "AUTODOCS_CACHE_DIR": cache_dir,
+        }
+        async with open_mcp(peer_command, peer_env, label="autodoc-mcp", peer=True) as target:
+            yield target
+    else:
+        raise ValueError(f"unknown target mode {mode!r}")
+
+
+def peer_version(command: str) -> str:
+    """The installed version of ``autodoc-mcp`` beside the peer's console script *command*."""
+    python = Path(command).with_name("python")
+    found = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('autodoc-mcp'))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or "unknown"
+
+
+async def time_to_first_list(command: str, env: Mapping[str, str]) -> float:
+    """Seconds from starting the server process to the answer of the first ``tools/list``."""
+    from mcp import Client
+
+    with tempfile.TemporaryFile("w+") as errlog:
+        started = time.perf_counter()
+        async with Client(_stdio(command, env, errlog)) as client:
+            await client.list_tools()
+            return time.perf_counter() - started
