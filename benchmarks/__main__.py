@@ -12,6 +12,8 @@ SUITES = {
     "fetcher": fetcher.run,
     "service": service.run,
     "faultlab": faultlab.run,
+    "soak": faultlab.run_soak,
+    "startup": faultlab.run_startup,
 }
 
 
@@ -29,7 +31,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     suites = dict(SUITES)
-    suites["faultlab"] = functools.partial(faultlab.run, peer_command=args.peer_command)
+    for name in ("faultlab", "startup"):
+        suites[name] = functools.partial(SUITES[name], peer_command=args.peer_command)
     for name in args.suites or list(SUITES):
         print(f"## {name}{' (quick)' if args.quick else ''}")
         suites[name](quick=args.quick, write_docs=args.write_docs)

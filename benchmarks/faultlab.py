@@ -335,13 +335,14 @@ PEER_SIZES = {
     "1.": [30],
     "2.": [20],
     "3.": [20],
-    "4.": [40],
+    "4.": [200],
     "5.": [10],
     "6.": [500],
     "6b.": [500],
     "7.": [20],
 }
-"""The peer waits up to 30 s per hung request: it gets the small sizes and one seed."""
+"""The peer waits up to 30 s per hung request: it gets small sizes (not for flapping, whose
+bad periods a 40-call run would miss) and one seed."""
 
 
 def _fmt(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 2) -> str:
@@ -449,13 +450,8 @@ HEADER = [
 def run(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> dict[str, Any]:
     """Run every scenario through each target; print and save the tables."""
     modes = ["core", "mcp"] + (["peer"] if peer_command else [])
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "versions": versions("autodocs", "httpx", "anyio", "mcp"),
-        "scenarios": {},
-    }
-    if peer_command:
-        results["versions"]["autodoc-mcp"] = peer_version(peer_command)
+    results = _header(peer_command)
+    results["scenarios"] = {}
     lines = list(HEADER)
     outage: list[str] = []
     for name in SCENARIOS:
@@ -469,38 +465,72 @@ def run(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> di
                 print(lines[-1], flush=True)
                 if name.startswith("3."):
                     outage.append(_outage_line(mode, runs))
-    soak_calls = 500 if quick else 10_000
-    soak_runs = [anyio.run(soak, Lab("mcp"), soak_calls, 1)]
-    results["soak"] = soak_runs
-    times = anyio.run(startup, peer_command, 3 if quick else 7)
-    results["startup_s"] = times
     text = "\n".join(
         [
+            f"Seeds {[1] if quick else [1, 2, 3]} (the peer: seed 1), median (min–max).",
+            "",
             *lines,
             "",
             *(
-                ["Outage (scenario 3), recovery period 15 s + up to 10% jitter:", "", *outage, ""]
+                ["Outage (scenario 3), recovery period 15 s + up to 10% jitter:", "", *outage]
                 if outage
                 else []
             ),
-            "Soak (scenario 8), one `autodocs-mcp` process through the official client, "
-            "~17% of requests faulty (hang, 503, 429, reset, close, truncate, garbage, slow):",
-            "",
-            _soak_text(soak_runs),
-            "",
-            _startup_text(times),
         ]
     )
     print(text)
-    if not quick:
-        save("faultlab", results)
-        if write_docs:
-            write_docs_section(
-                "faultlab",
-                f"Measured on {results['machine']['platform']}, Python "
-                f"{results['machine']['python']}, {results['machine']['cpus']} CPUs; versions "
-                + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
-                + "; default settings against the loopback fault index; seeds [1, 2, 3] "
-                "(the peer: seed 1), median (min–max).\n\n" + text,
-            )
+    _publish("faultlab", results, text, quick=quick, write_docs=write_docs)
+    return results
+
+
+def _publish(
+    name: str, results: dict[str, Any], text: str, *, quick: bool, write_docs: bool
+) -> None:
+    if quick:
+        return
+    save(name, results)
+    if write_docs:
+        write_docs_section(
+            name,
+            f"Measured on {results['machine']['platform']}, Python "
+            f"{results['machine']['python']}, {results['machine']['cpus']} CPUs; versions "
+            + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
+            + ".\n\n"
+            + text,
+        )
+
+
+def _header(peer_command: str | None) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "versions": versions("autodocs", "httpx", "anyio", "mcp"),
+    }
+    if peer_command:
+        results["versions"]["autodoc-mcp"] = peer_version(peer_command)
+    return results
+
+
+def run_soak(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> dict[str, Any]:
+    """Scenario 8: the soak through one ``autodocs-mcp`` process (500 calls when quick)."""
+    results = _header(None)
+    results["soak"] = [anyio.run(soak, Lab("mcp"), 500 if quick else 10_000, 1)]
+    text = (
+        "One `autodocs-mcp` process through the official client, seed 1, about 17% of requests "
+        "faulty (hang, 503, 429, reset, close, truncate, garbage, slow), version lists fresh "
+        "for 1 s so the index keeps being asked:\n\n" + _soak_text(results["soak"])
+    )
+    print(text)
+    _publish("soak", results, text, quick=quick, write_docs=write_docs)
+    return results
+
+
+def run_startup(
+    *, quick: bool, write_docs: bool, peer_command: str | None = None
+) -> dict[str, Any]:
+    """Server start to the first ``tools/list`` answer, ours and (with a peer) the peer's."""
+    results = _header(peer_command)
+    results["startup_s"] = anyio.run(startup, peer_command, 3 if quick else 9)
+    text = _startup_text(results["startup_s"])
+    print(text)
+    _publish("startup", results, text, quick=quick, write_docs=write_docs)
     return results
