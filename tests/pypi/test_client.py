@@ -22,7 +22,7 @@ from autodocs_core.errors import (
 )
 from autodocs_core.http import HttpClient, HttpConfig
 from autodocs_core.pypi import IndexClient, IndexConfig, normalize_index_url
-from autodocs_core.resilience import BreakerConfig, CircuitState
+from autodocs_core.resilience import DEFAULT_POLICY, BreakerConfig, CircuitState
 from autodocs_core.testing import FakeClock, Fault, FaultIndex, FaultPlan
 from autodocs_core.testing._index import wheel_filename
 
@@ -154,6 +154,28 @@ async def test_transient_failures_are_retried_with_backoff(projects: dict[str, A
     assert meta.version == "26.2.1"
     assert index.count() == 4
     assert clock.sleeps[-1] == 3.0
+
+
+@pytest.mark.parametrize("kind", ["truncate", "garbage", "invalid_utf8"])
+async def test_a_malformed_answer_is_retried(projects: dict[str, Any], kind: str) -> None:
+    """A 200 whose JSON body is cut, not JSON or not UTF-8 is a failed attempt: retried."""
+    clock = FakeClock()
+    plan = FaultPlan(script=[Fault("status", status=503), Fault(kind)])
+    async with client(projects, plan=plan, clock=clock) as (idx, index):
+        meta, _ = await idx.resolve("trio")
+    assert meta.version == "0.35.0"
+    assert index.count() == 3
+
+
+async def test_malformed_answers_give_up_after_the_policy_attempts(
+    projects: dict[str, Any],
+) -> None:
+    """Every answer garbled: MalformedResponse after the policy's attempts, not before."""
+    plan = FaultPlan(probabilities=[(Fault("garbage"), 1.0)])
+    async with client(projects, plan=plan, clock=FakeClock()) as (idx, index):
+        with pytest.raises(MalformedResponse):
+            await idx.resolve("trio")
+    assert index.count() == DEFAULT_POLICY.attempts_for(MalformedResponse("x"))
 
 
 async def test_outage_opens_the_breaker_and_stops_upstream_traffic(

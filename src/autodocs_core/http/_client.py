@@ -152,6 +152,9 @@ class _BoundedDecoder:
         return b"".join(self.parts)
 
 
+_UNDECODED: Any = object()
+
+
 @attrs.frozen
 class Body:
     """A complete, size-checked, decompressed response body.
@@ -165,11 +168,18 @@ class Body:
     url: str
     content_type: str
     data: bytes
+    _decoded: Any = attrs.field(default=_UNDECODED, init=False, eq=False, repr=False)
 
     def json(self) -> Any:
-        """Decode the body as UTF-8 JSON; anything else is a :class:`MalformedResponse`."""
+        """Decode the body as UTF-8 JSON; anything else is a :class:`MalformedResponse`.
+
+        The value is decoded once and kept: the index client decodes inside the retried attempt
+        (so that a truncated or garbled body is retried), and its caller reads it again.
+        """
+        if self._decoded is not _UNDECODED:
+            return self._decoded
         try:
-            return json.loads(self.data.decode("utf-8"))
+            value = json.loads(self.data.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise MalformedResponse(
                 "The index's response is not valid UTF-8", url=self.url
@@ -180,6 +190,8 @@ class Body:
                 url=self.url,
                 details={"reason": str(exc)[:200]},
             ) from exc
+        object.__setattr__(self, "_decoded", value)  # a memo on a frozen value object
+        return value
 
     def text(self) -> str:
         """Decode the body as UTF-8; invalid bytes are a :class:`MalformedResponse`."""

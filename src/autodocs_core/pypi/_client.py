@@ -196,9 +196,16 @@ class IndexClient:
             hooks=self.hooks,
         )
 
+        decode = any(a.endswith("json") for a in accept)
+
         async def attempt() -> Body:
             self.requests += 1
-            return await self.http.get(url, accept=accept)
+            body = await self.http.get(url, accept=accept)
+            if decode:
+                # Inside the attempt: a truncated or garbled answer is a failed attempt, retried
+                # under the policy for MalformedResponse (the soak found it was not).
+                body.json()
+            return body
 
         async def guarded() -> Body:
             try:

@@ -207,7 +207,8 @@ class RetryPolicy:
 #   server, and the retries span 3.75-7.5 s, so a call outlives a short bad period (the fault
 #   lab's flapping index: 85% success with 4 attempts from 0.25 s full jitter, 98-99.7% now).
 # - Malformed answers (truncated, garbage): 3 attempts, so that one earlier fault of another
-#   kind in the same call does not leave a single try for a transient bad body.
+#   kind in the same call does not leave a single try for a transient bad body (attempts
+#   count per call, not per error kind).
 DEFAULT_POLICY = RetryPolicy(
     {
         UpstreamTimeout: Backoff(6, 0.05, 0.5, Jitter.FULL),
