@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 import anyio
 
@@ -68,7 +68,7 @@ class CoreTarget:
 
     async def breaker_transitions(self) -> int | None:
         """Read the service's metrics."""
-        return sum(c["count"] for c in self.service.metrics_snapshot()["breaker_transitions"])
+        return _transitions(self.service.metrics_snapshot())
 
     def pid(self) -> int | None:
         """No server process: the core runs in the benchmark's process."""
@@ -107,17 +107,20 @@ class McpTarget:
             return None
         result = await self.client.call_tool("get_metrics", {})
         metrics = result.structured_content["metrics"]
-        return sum(c["count"] for c in metrics["breaker_transitions"])
+        return _transitions(metrics)
 
     def pid(self) -> int | None:
         """The server's process id (found among this process's children)."""
         return self._pid
 
 
+def _transitions(metrics: Mapping[str, Any]) -> int:
+    """Breaker transitions in a metrics snapshot (``DocsService.metrics_snapshot`` shape)."""
+    return sum(c["count"] for c in metrics["breaker_transitions"])
+
+
 def _outcome(result: Any, *, peer: bool) -> str:
     content = result.structured_content or {}
-    if "result" in content and isinstance(content["result"], dict):
-        content = content["result"]  # a server that wraps its structured output
     if peer:
         if content.get("success"):
             return "ok"
@@ -184,22 +187,23 @@ async def open_mcp(
     command: str, env: Mapping[str, str], *, label: str, peer: bool
 ) -> AsyncIterator[McpTarget]:
     """Start a stdio MCP server *command* and connect the official client to it."""
-    from mcp import Client
-
     before = children()
-    with tempfile.TemporaryFile("w+") as errlog:  # the server's stderr: logs, kept off the table
-        async with Client(_stdio(command, env, errlog)) as client:
-            new = children() - before
-            yield McpTarget(client, label=label, peer=peer, pid=min(new) if new else None)
+    async with _connected(command, env) as client:
+        new = children() - before
+        yield McpTarget(client, label=label, peer=peer, pid=min(new) if new else None)
 
 
-def _stdio(command: str, env: Mapping[str, str], errlog: TextIO) -> Any:
+@asynccontextmanager
+async def _connected(command: str, env: Mapping[str, str]) -> AsyncIterator[Any]:
+    """Spawn *command* as a stdio MCP server; yield the official client, initialised."""
     from mcp.client.stdio import stdio_client
 
-    from mcp import StdioServerParameters
+    from mcp import Client, StdioServerParameters
 
     params = StdioServerParameters(command=command, args=[], env=server_env(env))
-    return stdio_client(params, errlog=errlog)
+    with tempfile.TemporaryFile("w+") as errlog:  # the server's stderr: logs, kept off the table
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            yield client
 
 
 @asynccontextmanager
@@ -241,10 +245,7 @@ def peer_version(command: str) -> str:
 
 async def time_to_first_list(command: str, env: Mapping[str, str]) -> float:
     """Seconds from starting the server process to the answer of the first ``tools/list``."""
-    from mcp import Client
-
-    with tempfile.TemporaryFile("w+") as errlog:
-        started = time.perf_counter()
-        async with Client(_stdio(command, env, errlog)) as client:
-            await client.list_tools()
-            return time.perf_counter() - started
+    started = time.perf_counter()
+    async with _connected(command, env) as client:
+        await client.list_tools()
+        return time.perf_counter() - started

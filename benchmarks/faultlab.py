@@ -104,12 +104,14 @@ class Lab:
         self.mode = mode
         self.peer_command = peer_command
 
-    async def run(self, plan: FaultPlan, body: Body, env: Mapping[str, str] = {}) -> dict[str, Any]:
+    async def run(
+        self, plan: FaultPlan, body: Body, env: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Start the index and a fresh target (own cache directory); run *body*."""
         async with FaultIndex(PROJECTS, plan=plan) as index:
             with tempfile.TemporaryDirectory() as cache_dir:
                 async with open_target(
-                    self.mode, index.url, cache_dir, env, self.peer_command
+                    self.mode, index.url, cache_dir, env or {}, self.peer_command
                 ) as target:
                     return await body(target, index, plan)
 
