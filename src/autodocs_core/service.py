@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import os
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -24,6 +25,7 @@ import anyio.to_thread
 import attrs
 import httpx
 
+from .apiref import ApiIndex, ApiReader
 from .cache import CacheStats, CacheStore, DiskStore, DocsCache
 from .config import Settings
 from .context import (
@@ -35,8 +37,9 @@ from .context import (
     runtime_dependencies,
 )
 from .deps import Dependency, scan_dependencies
-from .docs import MIN_TOKENS, PackageDocs, check_budget, render_docs
+from .docs import MIN_TOKENS, PackageDocs, check_budget, render_api, render_docs
 from .errors import (
+    AutodocsError,
     CacheError,
     CircuitOpenError,
     DeadlineExceeded,
@@ -60,7 +63,14 @@ from .resilience import (
     fetch_all,
 )
 
-__all__ = ["MAX_PACKAGES", "DocsAnswer", "DocsService"]
+__all__ = ["MAX_PACKAGES", "ApiAnswer", "DocsAnswer", "DocsService"]
+
+MAX_QUERY_LENGTH = 500
+"""Longest ``query`` accepted (characters)."""
+MAX_SYMBOL_LENGTH = 300
+"""Longest ``symbol`` (dotted path) accepted (characters)."""
+_SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_]\w*_\w*")
 
 STALE_REFRESH_SECONDS = 3.0
 """Time allowed to refresh an expired version list when a stale copy can be served instead."""
@@ -103,6 +113,72 @@ class DocsAnswer:
     truncated: bool
     yanked: bool
     warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ApiAnswer:
+    """The API reference of one package version, rendered for a symbol or a query.
+
+    Attributes:
+        package_name: Normalised name.
+        version: The exact resolved version.
+        version_constraint: The constraint as asked (``None``: latest).
+        artifact: The file the reference was read from (name of the wheel or sdist).
+        artifact_sha256: Its published sha256, when the index gives one.
+        documentation: The rendered Markdown (signatures and docstrings fenced as untrusted).
+        tokens: Its size in (over-)estimated tokens.
+        truncated: Whether entries were left out to fit the budget.
+        entries: Dotted paths of the objects included, most relevant first.
+        missing: What the symbol or query names that this version does not have, with the
+            nearest names that exist.
+        skipped_modules: ``(module, reason)`` for modules left out of the reference.
+        partial: Whether only part of the package was read (very large package, deadline).
+        has_docstrings: ``False`` when only type stubs were available (compiled code).
+        from_cache: Whether the reference came from the cache (no file read).
+        stale: Whether the index could not be reached and the version list was a cached copy.
+        warnings: Notes for the caller.
+
+    .. versionadded:: 0.2.0
+    """
+
+    package_name: str
+    version: str
+    version_constraint: str | None
+    artifact: str
+    artifact_sha256: str | None
+    documentation: str
+    tokens: int
+    truncated: bool
+    entries: tuple[str, ...]
+    missing: tuple[str, ...]
+    skipped_modules: tuple[tuple[str, str], ...]
+    partial: bool
+    has_docstrings: bool
+    from_cache: bool
+    stale: bool
+    warnings: tuple[str, ...] = ()
+
+
+def _check_query(query: str | None, symbol: str | None = None) -> None:
+    if query is not None and len(query) > MAX_QUERY_LENGTH:
+        raise InvalidInputError(
+            f"The query is longer than {MAX_QUERY_LENGTH} characters",
+            details={"query_length": len(query)},
+        )
+    if symbol is not None and (len(symbol) > MAX_SYMBOL_LENGTH or not _SYMBOL.fullmatch(symbol)):
+        raise InvalidInputError(
+            "The symbol must be a dotted Python name such as 'httpx.Client.get'",
+            details={"symbol_length": len(symbol)},
+            suggestions=("Pass a dotted path, or use query= for a free-text search.",),
+        )
+
+
+def _wanted(symbol: str | None, query: str | None) -> frozenset[str]:
+    """Dotted names and identifiers a caller names: the modules a huge package loads first."""
+    names = set(_IDENTIFIER.findall(query or "")[:20])
+    if symbol:
+        names.add(symbol)
+    return frozenset(n[:MAX_SYMBOL_LENGTH] for n in names)
 
 
 @attrs.frozen
@@ -183,6 +259,8 @@ class DocsService:
         self.index = IndexClient(
             self.http, settings.index_config(), clock=clock, rng=rng, hooks=hooks
         )
+        self.api = ApiReader(self.index, clock=clock)
+        self.index.metadata_fallback = self.api.read_metadata
 
     async def __aenter__(self) -> Self:
         await self.http.__aenter__()
@@ -212,18 +290,32 @@ class DocsService:
         """
         with self.metrics.track("get_docs") as outcome:
             budget = check_budget(max_tokens)
-            if query is not None and len(query) > 500:
-                raise InvalidInputError(
-                    "The query is longer than 500 characters",
-                    details={"query_length": len(query)},
-                )
-            found = await self._lookup(name, constraint)
-            answer = self._answer(found, constraint, query, budget)
+            _check_query(query)
+            deadline = Deadline.after(self.settings.deadline, self.clock)
+            found = await self._lookup(name, constraint, deadline)
+            api: ApiIndex | None = None
+            if query:
+                # A question is answered from the API and the README in one ranked list; the
+                # README alone still answers when the API reference cannot be read.
+                try:
+                    api, _ = await self._api_index(found, _wanted(None, query), deadline)
+                except AutodocsError as exc:
+                    found = attrs.evolve(
+                        found,
+                        warnings=(
+                            *found.warnings,
+                            f"No API reference this time ({exc.error_type}); answered from "
+                            "the README and metadata.",
+                        ),
+                    )
+            answer = self._answer(found, constraint, query, budget, api)
             if answer.stale:
                 outcome.value = "stale"
             return answer
 
-    async def _lookup(self, name: str, constraint: str | None) -> Found:
+    async def _lookup(
+        self, name: str, constraint: str | None, deadline: Deadline | None = None
+    ) -> Found:
         """Find the documentation of *name* at *constraint*: cache first, then the index."""
         normal = normalize_name(name)
         pin = _exact_pin(constraint)
@@ -232,7 +324,8 @@ class DocsService:
             cached = await self.cache.get_docs(normal, pin)
             if cached is not None:
                 return Found(cached.value, True, None, ())
-        deadline = Deadline.after(self.settings.deadline, self.clock)
+        if deadline is None:
+            deadline = Deadline.after(self.settings.deadline, self.clock)
         # One lookup per package at a time: concurrent callers share the cache read and, on a
         # miss, the fetch (the cache read goes through a thread, so without this a crowd of
         # callers would miss in waves and each wave would ask the index again).
@@ -318,12 +411,103 @@ class DocsService:
             ),
         )
 
+    async def _api_index(
+        self, found: Found, wanted: frozenset[str], deadline: Deadline
+    ) -> tuple[ApiIndex, bool]:
+        """The API reference of the found version: cache first, then the released file."""
+        name, version = found.docs.name, found.docs.version
+        cached = await self.cache.get_api(name, version)
+        if cached is not None:
+            return cached.value, True
+        if self.settings.offline:
+            raise self._offline_miss(name, version)
+        if found.stale_age is not None:
+            raise CacheError(
+                f"The index cannot be reached and the API of {name} {version} is not cached",
+                details={"package_name": name, "version": version},
+                suggestions=("Try again when the index is reachable.",),
+            )
+        api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
+        if not api.partial:
+            await self.cache.put_api(api)
+        return api, False
+
+    async def get_api_reference(
+        self,
+        name: str,
+        constraint: str | None = None,
+        *,
+        symbol: str | None = None,
+        query: str | None = None,
+        max_tokens: int | None = None,
+    ) -> ApiAnswer:
+        """Return the API reference of *name* at *constraint*, for a symbol or a query.
+
+        The reference is read statically from the release's own wheel (or sdist): signatures,
+        parameters, type aliases and docstrings of exactly that version. Nothing is installed,
+        imported or run.
+
+        Args:
+            name: The package.
+            constraint: A PEP 440 specifier or version (default: latest).
+            symbol: A dotted path to look up exactly (``httpx.Client.get``).
+            query: Free text to search the API for (``timeout``, ``Client(proxies=...)``).
+            max_tokens: Budget of the answer.
+
+        Raises:
+            InvalidInputError: Bad name, constraint, symbol, query or budget (before any I/O).
+            PackageNotFoundError, VersionNotFoundError: Nothing to document.
+            NotFoundError: The release has no file to read an API from.
+            CacheError: Offline mode and nothing cached.
+        """
+        with self.metrics.track("get_api_reference") as outcome:
+            budget = check_budget(max_tokens)
+            _check_query(query, symbol)
+            deadline = Deadline.after(self.settings.deadline, self.clock)
+            found = await self._lookup(name, constraint, deadline)
+            api, from_cache = await self._api_index(found, _wanted(symbol, query), deadline)
+            rendered = render_api(
+                api,
+                symbol=symbol,
+                query=query,
+                max_tokens=budget,
+                constraint=constraint,
+                stale_age=found.stale_age,
+            )
+            if api.partial or found.stale_age is not None:
+                outcome.value = "partial" if api.partial else "stale"
+            return ApiAnswer(
+                package_name=api.name,
+                version=api.version,
+                version_constraint=constraint,
+                artifact=api.artifact.filename,
+                artifact_sha256=api.artifact.sha256,
+                documentation=rendered.text,
+                tokens=rendered.tokens,
+                truncated=rendered.truncated,
+                entries=rendered.api_entries,
+                missing=rendered.missing,
+                skipped_modules=tuple((s.module, s.reason) for s in api.skipped),
+                partial=api.partial,
+                has_docstrings=api.has_docstrings,
+                from_cache=from_cache,
+                stale=found.stale_age is not None,
+                warnings=found.warnings,
+            )
+
     def _answer(
-        self, found: Found, constraint: str | None, query: str | None, budget: int
+        self,
+        found: Found,
+        constraint: str | None,
+        query: str | None,
+        budget: int,
+        api: ApiIndex | None = None,
     ) -> DocsAnswer:
         docs = found.docs
         shown = attrs.evolve(docs, constraint=constraint)
-        rendered = render_docs(shown, query=query, max_tokens=budget, stale_age=found.stale_age)
+        rendered = render_docs(
+            shown, query=query, max_tokens=budget, stale_age=found.stale_age, api=api
+        )
         return DocsAnswer(
             package_name=docs.name,
             version=docs.version,

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from autodocs_core.context import ContextAnswer, DependencyStatus
 from autodocs_core.deps import Dependency
 from autodocs_core.resilience import FailedItem, PartialResult
-from autodocs_core.service import DocsAnswer
+from autodocs_core.service import ApiAnswer, DocsAnswer
 
 __all__ = [
+    "ApiOut",
     "CacheStatsOut",
     "ContextOut",
     "DocsOut",
@@ -21,6 +22,7 @@ __all__ = [
     "ReadyOut",
     "RefreshOut",
     "ScanOut",
+    "api_out",
     "context_out",
     "docs_out",
     "many_out",
@@ -58,6 +60,34 @@ class DocsOut(BaseModel):
     yanked: bool
     truncated: bool
     tokens: int
+    warnings: list[str]
+    documentation: str
+
+
+class SkippedModuleOut(BaseModel):
+    """A module left out of an API reference, and why."""
+
+    module: str
+    reason: str
+
+
+class ApiOut(BaseModel):
+    """The API reference of one package version, read from its released file."""
+
+    package_name: str
+    version: str
+    version_constraint: str | None
+    artifact: str
+    artifact_sha256: str | None
+    from_cache: bool
+    stale: bool
+    partial: bool
+    has_docstrings: bool
+    truncated: bool
+    tokens: int
+    entries: list[str]
+    missing: list[str]
+    skipped_modules: list[SkippedModuleOut]
     warnings: list[str]
     documentation: str
 
@@ -176,6 +206,28 @@ def docs_out(answer: DocsAnswer) -> DocsOut:
         yanked=answer.yanked,
         truncated=answer.truncated,
         tokens=answer.tokens,
+        warnings=list(answer.warnings),
+        documentation=answer.documentation,
+    )
+
+
+def api_out(answer: ApiAnswer) -> ApiOut:
+    """Convert an :class:`ApiAnswer`."""
+    return ApiOut(
+        package_name=answer.package_name,
+        version=answer.version,
+        version_constraint=answer.version_constraint,
+        artifact=answer.artifact,
+        artifact_sha256=answer.artifact_sha256,
+        from_cache=answer.from_cache,
+        stale=answer.stale,
+        partial=answer.partial,
+        has_docstrings=answer.has_docstrings,
+        truncated=answer.truncated,
+        tokens=answer.tokens,
+        entries=list(answer.entries),
+        missing=list(answer.missing),
+        skipped_modules=[SkippedModuleOut(module=m, reason=r) for m, r in answer.skipped_modules],
         warnings=list(answer.warnings),
         documentation=answer.documentation,
     )

@@ -109,6 +109,22 @@ async def _docs(settings: Settings, args: argparse.Namespace) -> int:
         return 0 if result.is_complete else EXIT_CODES["partial"]
 
 
+async def _api(settings: Settings, args: argparse.Namespace) -> int:
+    from autodocs_core.service import DocsService
+
+    from ._format import api_out
+
+    async with DocsService(settings) as service:
+        name, spec = _split_spec(args.package)
+        answer = await service.get_api_reference(
+            name, spec, symbol=args.symbol, query=args.query, max_tokens=args.max_tokens
+        )
+        _emit(api_out(answer).model_dump(mode="json"), answer.documentation, args.json)
+        for warning in answer.warnings:
+            print(f"autodocs: warning: {warning}", file=sys.stderr)
+        return EXIT_CODES["partial"] if answer.partial else 0
+
+
 async def _context(settings: Settings, args: argparse.Namespace) -> int:
     from autodocs_core.service import DocsService
 
@@ -191,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--query", help="topic to prefer, e.g. 'timeouts'")
     docs.add_argument("--max-tokens", type=int, default=None, help="answer budget (tokens)")
     docs.add_argument("--json", action="store_true", help="machine-readable output")
+    api = sub.add_parser("api", help="API reference of one version, read from its wheel")
+    api.add_argument("package", metavar="NAME[SPEC]", help="e.g. httpx, 'pydantic<2'")
+    api.add_argument("symbol", nargs="?", help="dotted path, e.g. httpx.Client.get")
+    api.add_argument("--query", help="what to search the API for")
+    api.add_argument("--max-tokens", type=int, default=None, help="answer budget (tokens)")
+    api.add_argument("--json", action="store_true", help="machine-readable output")
     ctx = sub.add_parser("context", help="a package with its dependencies' summaries")
     ctx.add_argument("package", metavar="NAME[SPEC]")
     ctx.add_argument("--scope", choices=("primary-only", "runtime", "smart"), default="smart")
@@ -212,7 +234,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"docs": _docs, "context": _context, "scan": _scan, "health": _health, "cache": _cache}
+COMMANDS = {
+    "docs": _docs,
+    "api": _api,
+    "context": _context,
+    "scan": _scan,
+    "health": _health,
+    "cache": _cache,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

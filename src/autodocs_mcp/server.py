@@ -33,6 +33,7 @@ from autodocs_core.service import DocsService
 
 from ._errors import error_result, payload_text
 from ._format import (
+    ApiOut,
     CacheStatsOut,
     ContextOut,
     DocsOut,
@@ -42,6 +43,7 @@ from ._format import (
     ReadyOut,
     RefreshOut,
     ScanOut,
+    api_out,
     context_out,
     docs_out,
     many_out,
@@ -232,6 +234,40 @@ def build_server(
             return cast(DocsOut, error_result(exc))
         out = docs_out(answer)
         return cast(DocsOut, _result(out, answer.documentation))
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_api_reference(
+        package_name: PackageName,
+        version_constraint: Constraint = None,
+        symbol: Annotated[
+            str | None,
+            Field(
+                default=None,
+                max_length=300,
+                description="Dotted path to look up, e.g. 'httpx.Client.get'.",
+            ),
+        ] = None,
+        query: Annotated[
+            str | None,
+            Field(default=None, max_length=500, description="What to search the API for."),
+        ] = None,
+        max_tokens: MaxTokens = None,
+    ) -> ApiOut:
+        """Signatures, parameters and docstrings of one exact version, read from its wheel.
+
+        Says explicitly when a named function or parameter does not exist in that version.
+        """
+        try:
+            answer = await holder.get().get_api_reference(
+                package_name,
+                version_constraint,
+                symbol=symbol,
+                query=query,
+                max_tokens=max_tokens,
+            )
+        except AutodocsError as exc:
+            return cast(ApiOut, error_result(exc))
+        return cast(ApiOut, _result(api_out(answer), answer.documentation))
 
     @server.tool(annotations=READ_ONLY)
     async def get_package_docs_with_context(

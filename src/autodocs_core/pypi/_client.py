@@ -13,6 +13,7 @@ import random
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -32,7 +33,7 @@ from ..errors import (
     PackageNotFoundError,
     redact_url,
 )
-from ..http import Body, HttpClient, origin_of, split_userinfo
+from ..http import Body, HttpClient, RangeBody, origin_of, split_userinfo
 from ..resilience import (
     DEFAULT_POLICY,
     SYSTEM_CLOCK,
@@ -52,7 +53,14 @@ from ._names import normalize_name
 from ._parse import metadata_from_core, metadata_from_info, project_from_json, simple_files
 from ._versions import resolve_version
 
-__all__ = ["DEFAULT_INDEX_URL", "IndexClient", "IndexConfig", "normalize_index_url"]
+__all__ = [
+    "DEFAULT_INDEX_URL",
+    "IndexClient",
+    "IndexConfig",
+    "MetadataFallback",
+    "SimplePage",
+    "normalize_index_url",
+]
 
 DEFAULT_INDEX_URL = "https://pypi.org"
 """The public Python Package Index."""
@@ -107,6 +115,26 @@ class IndexConfig:
     negative_cache_size: int = 1024
 
 
+@attrs.frozen
+class SimplePage:
+    """A project's file list from the simple repository API (PEP 691, JSON form).
+
+    Attributes:
+        url: The page's URL (file URLs are relative to it), credentials redacted.
+        files: The file entries (``filename``, ``url``, ``hashes``, ``size``, ``yanked``, ...).
+
+    .. versionadded:: 0.2.0
+    """
+
+    url: str
+    files: tuple[Mapping[str, Any], ...]
+
+
+MetadataFallback = Callable[[str, str, SimplePage, Deadline], Awaitable[str | None]]
+"""``(name, version, page, deadline) -> METADATA text or None``: reads a release's core metadata
+from its artifact when neither per-version JSON nor a PEP 658 file is published."""
+
+
 class IndexClient:
     """Reads project and version metadata from a package index.
 
@@ -116,6 +144,8 @@ class IndexClient:
         clock: Time source.
         rng: Randomness for jitter.
         hooks: Resilience events (retries, give-ups, breaker transitions).
+        metadata_fallback: Reads ``METADATA`` from a release's artifact when the index
+            publishes neither per-version JSON nor PEP 658 metadata for it.
 
     .. versionadded:: 0.1.0
     """
@@ -128,8 +158,10 @@ class IndexClient:
         clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
         hooks: Hooks | None = None,
+        metadata_fallback: MetadataFallback | None = None,
     ) -> None:
         self.http = http
+        self.metadata_fallback = metadata_fallback
         self.config = config = config or IndexConfig()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -216,6 +248,61 @@ class IndexClient:
 
         result: Body = await self._flight.do((url, accept, policy is None), guarded)
         return result
+
+    async def fetch_range(
+        self,
+        url: str,
+        *,
+        start: int | None,
+        end: int | None,
+        max_bytes: int,
+        deadline: Deadline,
+    ) -> RangeBody:
+        """Read bytes of a release file under its host's breaker, budget and retry policy.
+
+        Identical concurrent reads (same URL and range) share one request.
+
+        Args:
+            url: The file's URL (any host: file hosts are often not the index's).
+            start: First byte, or ``None`` with *end* for a suffix of *end* bytes (or the
+                whole file when both are ``None``).
+            end: Last byte (inclusive), or the suffix length.
+            max_bytes: Cap on the bytes accepted.
+            deadline: The lookup's shared deadline.
+        """
+        host = _host_key(url)
+        guard = Resilience(
+            name=f"GET {host}",
+            policy=self.config.policy,
+            breaker=self.breakers.get(host),
+            budget=self.budgets.get(host),
+            clock=self.clock,
+            rng=self.rng,
+            hooks=self.hooks,
+        )
+
+        async def attempt() -> RangeBody:
+            self.requests += 1
+            return await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
+
+        async def guarded() -> RangeBody:
+            return await guard.run(attempt, deadline=deadline)
+
+        result: RangeBody = await self._flight.do(("range", url, start, end), guarded)
+        return result
+
+    async def get_files(self, name: str, *, deadline: Deadline | None = None) -> SimplePage:
+        """Return the file list of *name* from the simple API (PEP 691).
+
+        Raises:
+            PackageNotFoundError: The index has no such project.
+        """
+        normal = normalize_name(name)
+        try:
+            page = await self._get(self.simple_url(normal), (SIMPLE_JSON,), self._deadline(deadline))
+        except NotFoundError as exc:
+            raise PackageNotFoundError(normal, index_url=self.config.url) from exc
+        return SimplePage(page.url, tuple(simple_files(page.json(), url=page.url)))
 
     def _remember_missing(self, url: str) -> None:
         self._missing[url] = self.clock.now() + self.config.negative_ttl
@@ -305,8 +392,8 @@ class IndexClient:
     async def _release_from_simple(
         self, name: str, version: str, deadline: Deadline, *, yanked_reason: str | None
     ) -> PackageMetadata:
-        page = await self._get(self.simple_url(name), (SIMPLE_JSON,), deadline)
-        files = simple_files(page.json(), url=page.url)
+        page = await self.get_files(name, deadline=deadline)
+        files = page.files
         wanted = _version_key(version)
         candidates = [f for f in files if _file_version(f["filename"], name) == wanted]
         wheels = [f for f in candidates if f["filename"].endswith(".whl")]
@@ -328,6 +415,18 @@ class IndexClient:
                 yanked_reason=yanked if isinstance(yanked, str) else yanked_reason,
                 url=body.url,
             )
+        if self.metadata_fallback is not None:
+            # No PEP 658 file (some indexes answer 404 for whole releases): the wheel's own
+            # METADATA, usually inside the one 64 KiB tail read of its central directory.
+            text = await self.metadata_fallback(name, version, page, deadline)
+            if text is not None:
+                return metadata_from_core(
+                    name,
+                    text,
+                    yanked=False,
+                    yanked_reason=yanked_reason,
+                    url=page.url,
+                )
         raise NotFoundError(
             f"The index publishes no metadata for {name} {version}",
             details={"package_name": name, "version": version, "files_seen": len(candidates)},

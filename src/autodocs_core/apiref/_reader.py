@@ -1,0 +1,169 @@
+"""Read the API reference of one release: choose its file, read the code members, extract.
+
+One lookup, one deadline: the simple page (PEP 691), the file's tail (one suffix ``Range``
+request: central directory and usually ``METADATA``), the code members (merged ranges), then
+static extraction in a worker thread that stops between modules when the deadline nears, so a
+huge package answers with what is ready (a partial reference, labelled).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from ..errors import NotFoundError
+from ..pypi import IndexClient, SimplePage
+from ..resilience import SYSTEM_CLOCK, Clock, Deadline, SingleFlight
+from ._archive import ArchiveContents, ArchiveLimits, read_archive
+from ._artifact import choose_artifact
+from ._extract import extract_api
+from ._model import ApiIndex, Artifact
+
+__all__ = ["ApiReader"]
+
+EXTRACT_RESERVE = 0.5
+"""Seconds of the deadline kept back after extraction stops, to render and answer."""
+
+
+class ApiReader:
+    """Reads API references from release artifacts through the index client's resilience.
+
+    Args:
+        index: The index client (its per-host breakers, budgets and policy guard every read).
+        clock: Time source.
+        limits: Archive limits (bytes read, members, uncompressed sizes).
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        index: IndexClient,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        limits: ArchiveLimits | None = None,
+    ) -> None:
+        self.index = index
+        self.clock = clock
+        self.limits = limits if limits is not None else ArchiveLimits()
+        self._flight: SingleFlight[ApiIndex] = SingleFlight()
+        self.bytes_read = 0
+        self.artifacts_read = 0
+
+    def _fetcher(self, artifact: Artifact, deadline: Deadline) -> Callable[..., object]:
+        async def fetch(start: int | None, end: int | None):  # type: ignore[no-untyped-def]
+            body = await self.index.fetch_range(
+                artifact.url,
+                start=start,
+                end=end,
+                max_bytes=self.limits.max_read_bytes,
+                deadline=deadline,
+            )
+            self.bytes_read += len(body.data)
+            return body
+
+        return fetch
+
+    async def read_metadata(
+        self, name: str, version: str, page: SimplePage, deadline: Deadline
+    ) -> str | None:
+        """Return ``METADATA`` of *name* *version* read from its wheel's tail, or ``None``."""
+        artifact = choose_artifact(
+            page.files, name=name, version=version, page_url=page.url, wheels_only=True
+        )
+        if artifact is None:
+            return None
+        contents = await read_archive(
+            self._fetcher(artifact, deadline),  # type: ignore[arg-type]
+            artifact,
+            limits=self.limits,
+            metadata_only=True,
+        )
+        return contents.metadata
+
+    async def get_index(
+        self,
+        name: str,
+        version: str,
+        *,
+        deadline: Deadline,
+        wanted: Collection[str] | None = None,
+    ) -> ApiIndex:
+        """Return the API reference of *name* *version*, read from its released file.
+
+        Args:
+            name: The normalised package name.
+            version: The exact version.
+            deadline: The lookup's deadline (reads and extraction).
+            wanted: Module names or identifiers a query names; on a very large package only
+                those modules (and the ``__init__`` chain above them) are read.
+
+        Raises:
+            NotFoundError: The release has no file an API reference can be read from.
+        """
+        key = (name, version, tuple(sorted(wanted or ())))
+        return await self._flight.do(key, lambda: self._read(name, version, deadline, wanted))
+
+    async def _read(
+        self, name: str, version: str, deadline: Deadline, wanted: Collection[str] | None
+    ) -> ApiIndex:
+        page = await self.index.get_files(name, deadline=deadline)
+        artifact = choose_artifact(page.files, name=name, version=version, page_url=page.url)
+        if artifact is None:
+            raise NotFoundError(
+                f"{name} {version} has no wheel or sdist to read an API reference from",
+                details={"package_name": name, "version": version, "files": len(page.files)},
+                suggestions=("Ask get_package_docs for the README and metadata instead.",),
+            )
+        contents = await read_archive(
+            self._fetcher(artifact, deadline),  # type: ignore[arg-type]
+            artifact,
+            limits=self.limits,
+            wanted=wanted,
+        )
+        self.artifacts_read += 1
+        return await self._extract(name, version, artifact, contents, deadline, wanted)
+
+    async def _extract(
+        self,
+        name: str,
+        version: str,
+        artifact: Artifact,
+        contents: ArchiveContents,
+        deadline: Deadline,
+        wanted: Collection[str] | None,
+    ) -> ApiIndex:
+        stop = threading.Event()
+        ends_at = self.clock.now() + max(0.0, deadline.remaining() - EXTRACT_RESERVE)
+        clock = self.clock
+        cancelled = anyio.get_cancelled_exc_class()
+
+        def should_stop() -> bool:
+            # Polled between modules: the caller's deadline, or its cancellation (the worker
+            # thread cannot be interrupted, so it must notice and stop by itself).
+            if stop.is_set() or clock.now() >= ends_at:
+                return True
+            try:
+                anyio.from_thread.check_cancelled()
+            except cancelled:
+                stop.set()
+                return True
+            return False
+
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: extract_api(
+                    name,
+                    version,
+                    artifact,
+                    contents.members,
+                    wanted=wanted if contents.partial else None,
+                    should_stop=should_stop,
+                )
+            )
+        finally:
+            stop.set()
