@@ -30,7 +30,7 @@ from autodocs_core.errors import (
     VersionNotFoundError,
     redact_url,
 )
-from autodocs_core.resilience import classify_exception, classify_response
+from autodocs_core.http import classify_exception, classify_response
 
 ALL_ERRORS = [
     obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, AutodocsError)

@@ -23,6 +23,10 @@ from .resilience import PartialResult as PartialResult
 from .resilience import Resilience as Resilience
 from .resilience import RetryBudget as RetryBudget
 from .resilience import RetryPolicy as RetryPolicy
+from .resilience import fetch_all as fetch_all
+from .resilience import fetch_stream as fetch_stream
+from .resilience import retry as retry
+from .resilience import retrying as retrying
 
 if TYPE_CHECKING:
     from ._serde import structure as structure
@@ -44,6 +48,10 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "__version__",
+    "fetch_all",
+    "fetch_stream",
+    "retry",
+    "retrying",
     "structure",
     "unstructure",
 ]

@@ -25,8 +25,9 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
-from ..resilience import AdaptiveTimeout, classify_exception, classify_response
+from ..resilience import AdaptiveTimeout
 from ._auth import Credentials
+from ._errors import classify_exception, classify_response
 from ._tls import make_ssl_context
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
