@@ -196,9 +196,14 @@ async def test_outage_opens_the_breaker_and_stops_upstream_traffic(
             except (UpstreamServerError, CircuitOpenError) as exc:
                 errors.append(type(exc).__name__)
         during = index.count()
-        with pytest.raises(CircuitOpenError):
+        with pytest.raises(CircuitOpenError) as info:
             await idx.resolve("attrs")
         assert index.count() == during == 5
+        # The generic breaker error is worded for the index by the index client.
+        payload = info.value.to_payload()
+        assert payload["suggestions"][0].startswith(f"The index '{info.value.upstream}'")
+        assert "Cached documentation is still served" in payload["suggestions"][1]
+        assert payload["recovery_actions"] == ["Call 'health_check' to watch the breaker state."]
     assert idx.breaker_for(index.url).state is CircuitState.OPEN
     assert errors == ["UpstreamServerError"] + ["CircuitOpenError"] * 4
 
