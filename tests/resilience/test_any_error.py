@@ -385,3 +385,17 @@ class TestShortForm:
             return await flaky()
 
         assert await wrapped() == "ok" and flaky.calls == 2
+
+
+class TestShortFormEdges:
+    async def test_unhashable_on_is_refused_clearly(self) -> None:
+        """retry() with a list for on= raises TypeError naming what on= accepts."""
+        with pytest.raises(TypeError, match="exception class, a tuple of them or a predicate"):
+            await retry(Flaky([]), on=[MyError])  # type: ignore[arg-type]
+
+    async def test_guards_are_reused_but_calls_are_independent(self, clock: FakeClock) -> None:
+        """Two retry() calls with the same arguments count their attempts separately."""
+        first, second = Flaky([MyError()] * 2), Flaky([MyError()])
+        assert await retry(first, on=MyError, attempts=3, clock=clock) == "ok"
+        assert await retry(second, on=MyError, attempts=3, clock=clock) == "ok"
+        assert (first.calls, second.calls) == (3, 2)

@@ -286,7 +286,7 @@ class HttpClient:
             started = _now()
             try:
                 response = await client.send(request, stream=True)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
                 raise _translate(exc) from exc
             try:
                 if header_timeout is not None:
@@ -318,7 +318,7 @@ class HttpClient:
             headers["Authorization"] = self.credentials.header()
         try:
             response = await client.head(url, headers=headers, timeout=wait)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
             raise _translate(exc) from exc
         return response.status_code
 
@@ -397,7 +397,7 @@ class HttpClient:
                         url=url,
                         details={"bytes": raw, "seconds": round(elapsed, 3), "phase": "body"},
                     )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
             raise _translate(exc) from exc
         return Body(url, ctype, decoder.finish())
 
@@ -408,6 +408,7 @@ def _now() -> float:
     return time.monotonic()
 
 
-def _translate(exc: httpx.HTTPError) -> Exception:
+def _translate(exc: Exception) -> Exception:
+    """Translate at the edge, once: the retry loop above sees only autodocs errors."""
     found = classify_exception(exc)
     return found if found is not None else exc

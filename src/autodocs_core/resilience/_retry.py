@@ -34,6 +34,10 @@ Ts = TypeVarTuple("Ts")
 
 Classifier = Callable[[BaseException], AutodocsError | None]
 
+_SHARED_RNG = random.Random()
+"""Jitter source of guards built without ``rng=``: seeding a ``Random`` costs ~50 µs here, about
+twenty times a whole successful guarded call, and jitter needs no per-guard stream."""
+
 
 def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and not value > 0:
@@ -88,7 +92,8 @@ class Resilience:
         deadline: Total seconds allowed per call (attempts, sleeps and all).
         attempt_timeout: Seconds allowed per attempt, or an :class:`AdaptiveTimeout`.
         clock: Time source (inject :class:`~autodocs_core.testing.FakeClock` in tests).
-        rng: Randomness for jitter (inject a seeded one in tests).
+        rng: Randomness for jitter (inject a seeded one in tests; default: one process-wide
+            ``Random``).
         hooks: Event callbacks.
         classify: Optional translation of foreign exceptions into autodocs errors, applied
             before the policy decides (default: none; the HTTP layer translates its own
@@ -108,7 +113,7 @@ class Resilience:
     deadline: float | None = attrs.field(default=None, validator=_optional_positive)
     attempt_timeout: float | AdaptiveTimeout | None = None
     clock: Clock = SYSTEM_CLOCK
-    rng: random.Random = attrs.field(factory=random.Random, eq=False)
+    rng: random.Random = attrs.field(default=_SHARED_RNG, eq=False)
     hooks: Hooks | None = None
     classify: Classifier | None = None
 
@@ -320,6 +325,15 @@ def _of(total: float | None) -> str:
     return f" of {total:.3f} s" if total is not None else ""
 
 
+@functools.lru_cache(maxsize=64)
+def _short_policy(
+    on: RetryOn, attempts: int, wait_initial: float, wait_max: float, jitter: Jitter
+) -> RetryPolicy:
+    # Building and validating a policy costs ~12 µs; retry() is often called with the same
+    # arguments, so the policy is reused (bounded: at most 64 kept).
+    return RetryPolicy(default=Backoff(attempts, wait_initial, wait_max, jitter), on=on)
+
+
 def _seconds(value: float | _dt.timedelta | None) -> float | None:
     return value.total_seconds() if isinstance(value, _dt.timedelta) else value
 
@@ -368,7 +382,11 @@ def retrying(
 
     .. versionadded:: 0.2.0
     """
-    policy = RetryPolicy(default=Backoff(attempts, wait_initial, wait_max, jitter), on=on)
+    try:
+        # (an unhashable argument raises TypeError: caught below)
+        policy = _short_policy(on, attempts, wait_initial, wait_max, jitter)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable on= (e.g. a list by mistake): validate uncached
+        policy = RetryPolicy(default=Backoff(attempts, wait_initial, wait_max, jitter), on=on)
     return Resilience(
         name=name,
         policy=policy,
@@ -377,7 +395,7 @@ def retrying(
         deadline=_seconds(deadline),
         attempt_timeout=attempt_timeout,
         clock=clock,
-        rng=rng if rng is not None else random.Random(),
+        rng=rng if rng is not None else _SHARED_RNG,
         hooks=hooks,
     )
 
@@ -424,7 +442,44 @@ async def retry(
 
     .. versionadded:: 0.2.0
     """
-    guard = retrying(
+    settings = (
+        on,
+        attempts,
+        deadline,
+        wait_initial,
+        wait_max,
+        breaker,
+        budget,
+        getattr(fn, "__qualname__", "retry"),
+        hooks,
+        clock,
+        rng,
+    )
+    try:
+        guard = _short_guard(*settings)  # type: ignore[arg-type]
+    except TypeError:  # something unhashable: build it uncached (and validate)
+        guard = _short_guard.__wrapped__(*settings)
+    return await guard._execute(fn, args, {}, None)
+
+
+@functools.lru_cache(maxsize=128)
+def _short_guard(
+    on: RetryOn,
+    attempts: int,
+    deadline: float | _dt.timedelta | None,
+    wait_initial: float,
+    wait_max: float,
+    breaker: CircuitBreaker | None,
+    budget: RetryBudget | None,
+    name: str,
+    hooks: Hooks | None,
+    clock: Clock,
+    rng: random.Random | None,
+) -> Resilience:
+    # A guard is immutable and holds no per-call state, so retry() reuses one per distinct
+    # set of arguments: building and validating it costs ~10 µs, several successful calls'
+    # worth. Bounded (128), so callers that pass a new lambda each time cannot grow it.
+    return retrying(
         on=on,
         attempts=attempts,
         deadline=deadline,
@@ -432,9 +487,8 @@ async def retry(
         wait_max=wait_max,
         breaker=breaker,
         budget=budget,
-        name=getattr(fn, "__qualname__", "retry"),
+        name=name,
         hooks=hooks,
         clock=clock,
         rng=rng,
     )
-    return await guard._execute(fn, args, {}, None)
