@@ -175,6 +175,22 @@ class TestRetryAfter:
         result = parse_retry_after(value, now_wall=NOW, cap=cap)
         assert result is None or (0.0 < result <= cap) or (result == cap == 0.0)
 
+    @given(seconds=st.integers(-(10**12), 10**12), cap=st.floats(0.0, 1e5))
+    def test_delay_seconds_property(self, seconds: int, cap: float) -> None:
+        """A positive integer gives min(n, cap); zero and negatives give None (use the backoff)."""
+        found = parse_retry_after(str(seconds), now_wall=NOW, cap=cap)
+        assert found == (min(float(seconds), cap) if seconds > 0 else None)
+
+    @given(offset=st.integers(-(10**8), 10**8))
+    def test_http_date_property(self, offset: int) -> None:
+        """An HTTP-date in the past (or now) gives None; in the future, the seconds (capped)."""
+        value = email.utils.formatdate(NOW + offset, usegmt=True)
+        found = parse_retry_after(value, now_wall=NOW, cap=60.0)
+        if offset <= 0:
+            assert found is None
+        else:
+            assert found == pytest.approx(min(offset, 60.0), abs=1e-6)
+
     @pytest.mark.parametrize(
         ("value", "expected"),
         [
