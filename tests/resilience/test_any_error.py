@@ -159,6 +159,20 @@ class TestPolicyTable:
         assert policy.attempts_for(MyError("again")) == 4
         assert policy.attempts_for(MyError("stop")) == 1
 
+    @pytest.mark.parametrize("answer", ["yes", -1.0, math.nan, math.inf])
+    def test_odd_predicate_answers_mean_retry_with_the_backoff(self, answer: Any) -> None:
+        """A truthy non-bool or an unusable number from a predicate: retry after the backoff."""
+        policy = RetryPolicy(default=Backoff(3, 0.5, 0.5, Jitter.NONE), on=lambda e: answer)
+        assert policy.verdict(MyError()) is True
+        assert policy.delay_for(MyError(), 1, random.Random(0)) == 0.5
+
+    @pytest.mark.parametrize("answer", [None, "", ()])
+    def test_falsy_predicate_answers_mean_no_retry(self, answer: Any) -> None:
+        """A predicate that returns None (forgot to return) or another falsy non-number: no."""
+        policy = RetryPolicy(default=Backoff(3, 0.5, 0.5), on=lambda e: answer)
+        assert policy.verdict(MyError()) is False and policy.attempts_for(MyError()) == 1
+        assert policy.without_delays().verdict(MyError()) is False
+
     @pytest.mark.parametrize("bad", [42, "MyError", (MyError, 3), int])
     def test_bad_on_is_refused(self, bad: Any) -> None:
         """on= must be an exception class, a tuple of them, or a callable."""

@@ -278,8 +278,9 @@ class RetryPolicy:
     def verdict(self, error: BaseException) -> bool | float:
         """Decide whether *error* is retried: ``False``, ``True``, or the seconds to wait.
 
-        Pure and synchronous; see the class docstring for the rule. A predicate's answer other
-        than ``True``/``False`` or a finite number >= 0 counts as ``True``.
+        Pure and synchronous; see the class docstring for the rule. A predicate's number that is
+        not a usable wait (negative, NaN, infinite) means: retry after the computed backoff; an
+        answer that is neither a bool nor a number counts by its truth value (``None``: no).
 
         .. versionadded:: 0.2.0
         """
@@ -292,9 +293,11 @@ class RetryPolicy:
             return isinstance(error, AutodocsError) or self._lookup(type(error))[1]
         if isinstance(on, type | tuple):
             return isinstance(error, on)
-        answer = on(error)
+        answer: object = on(error)  # typed, but user code may return anything
         if answer is False or answer is True:
             return answer
+        if not isinstance(answer, int | float | _dt.timedelta):
+            return bool(answer)  # e.g. None from a predicate that forgot to return: no retry
         wait = _wait_of(answer)
         return True if wait is None else wait
 
@@ -348,7 +351,8 @@ class RetryPolicy:
             predicate = on
 
             def on_without_wait(error: BaseException) -> bool:
-                return predicate(error) is not False
+                answer: object = predicate(error)
+                return isinstance(answer, int | float | _dt.timedelta) or bool(answer)
 
             on = on_without_wait
         return RetryPolicy(
