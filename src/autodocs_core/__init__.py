@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from ._serde import structure as structure
     from ._serde import unstructure as unstructure
 
+_DISTRIBUTION = "autodocs-mcp-server"
+"""The distribution (install) name; the import packages are autodocs_core and autodocs_mcp."""
+
 __all__ = [
     "AutodocsError",
     "Backoff",
@@ -61,7 +64,7 @@ def __getattr__(name: str) -> Any:
     if name == "__version__":
         from importlib.metadata import version
 
-        return version("autodocs")
+        return version(_DISTRIBUTION)
     if name in ("structure", "unstructure"):
         from . import _serde
 

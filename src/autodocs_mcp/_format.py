@@ -59,7 +59,6 @@ class DocsOut(BaseModel):
     truncated: bool
     tokens: int
     warnings: list[str]
-    documentation: str
 
 
 class DependencyOut(BaseModel):
@@ -84,7 +83,6 @@ class ContextOut(BaseModel):
     dependencies: list[DependencyOut]
     failed_dependencies: list[FailedOut]
     warnings: list[str]
-    documentation: str
 
 
 class ManyOut(BaseModel):
@@ -177,7 +175,6 @@ def docs_out(answer: DocsAnswer) -> DocsOut:
         truncated=answer.truncated,
         tokens=answer.tokens,
         warnings=list(answer.warnings),
-        documentation=answer.documentation,
     )
 
 
@@ -203,7 +200,6 @@ def context_out(answer: ContextAnswer) -> ContextOut:
         dependencies=[_dep(s) for s in answer.dependencies.succeeded],
         failed_dependencies=_failed(answer.dependencies.failed),
         warnings=list(answer.warnings),
-        documentation=answer.documentation,
     )
 
 

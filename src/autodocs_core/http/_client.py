@@ -96,7 +96,7 @@ class HttpConfig:
     min_rate_grace: float = attrs.field(default=2.0, validator=_positive)
     ca_bundle: str | None = None
     trust_env: bool = True
-    user_agent: str = "autodocs (+https://autodocs.invalid)"
+    user_agent: str = "autodocs-mcp-server"
 
 
 class _BoundedDecoder:
