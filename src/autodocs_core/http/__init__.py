@@ -8,6 +8,7 @@ from ._client import HttpClient as HttpClient
 from ._client import HttpConfig as HttpConfig
 from ._client import Origin as Origin
 from ._client import origin_of as origin_of
+from ._range import RangeBody as RangeBody
 from ._tls import make_ssl_context as make_ssl_context
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "HttpClient",
     "HttpConfig",
     "Origin",
+    "RangeBody",
     "make_ssl_context",
     "origin_of",
     "split_userinfo",

@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..resilience import AdaptiveTimeout, classify_exception, classify_response
 from ._auth import Credentials
+from ._range import RangeBody, check_content_range, parse_content_range, range_header
 from ._tls import make_ssl_context
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
@@ -321,6 +322,140 @@ class HttpClient:
             raise _translate(exc) from exc
         return response.status_code
 
+    async def get_range(
+        self, url: str, *, start: int | None = None, end: int | None = None, max_bytes: int
+    ) -> RangeBody:
+        """GET part of a file (or all of it) once, for release artifacts (wheels, sdists).
+
+        ``start=None, end=None`` reads the whole file; ``start=None, end=n`` its last *n* bytes;
+        ``start=a, end=b`` bytes *a* to *b* inclusive; ``start=a, end=None`` from *a* on. The
+        request asks for ``Accept-Encoding: identity`` (offsets are raw bytes) and accepts any
+        content type. A server that ignores ``Range`` answers 200 with the whole file: that is
+        returned with ``partial=False``, under *max_bytes* like any body.
+
+        Redirects: artifact files often live on another host (a public index's file host, a
+        private index's presigned object-store URLs), so up to ``max_redirects`` redirects to
+        other origins are followed. Credentials go only to the credentials' own origin, and only
+        while every hop so far stayed on it: once a redirect leaves that origin, no later hop
+        carries them, even one that comes back. A redirect from ``https`` to ``http``, or to
+        any other scheme, is refused. The header timeout learnt from the index is not used
+        here (the file host is another upstream): the read timeout applies.
+
+        Args:
+            url: The file's URL.
+            start: First byte wanted, or ``None`` for a suffix or the whole file.
+            end: Last byte wanted (inclusive), or the suffix length when *start* is ``None``.
+            max_bytes: Cap on the body (checked against ``Content-Length`` before reading).
+
+        Returns:
+            The bytes, where they sit in the file and the file's size when known.
+
+        Raises:
+            InvalidInputError: For an impossible range.
+            UpstreamClientError: On 416 (the range lies outside the file), a refused redirect
+                or too many redirects, and other 4xx statuses.
+            MalformedResponse: For a 206 whose ``Content-Range`` is missing, inconsistent or
+                not the range asked for, a body whose length disagrees with it, or a
+                compressed partial body.
+            ResponseTooLarge: For a body over *max_bytes*.
+            AutodocsError: The classified failures of :meth:`get` (timeouts, 5xx, TLS...).
+
+        .. versionadded:: 0.2.0
+        """
+        client = self._client
+        if client is None:
+            raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
+        wanted = range_header(start, end)
+        current = httpx.URL(url)
+        creds = self.credentials
+        trusted = creds is not None and origin_of(current) == creds.origin
+        left_origin = False
+        for _hop in range(self.config.max_redirects + 1):
+            headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+            if wanted is not None:
+                headers["Range"] = wanted
+            if creds is not None and trusted and origin_of(current) == creds.origin:
+                headers["Authorization"] = creds.header()
+            shown = _shown_url(current, redirected=left_origin)
+            request = client.build_request("GET", current, headers=headers)
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _translate(exc) from exc
+            try:
+                if response.is_redirect:
+                    target = _range_redirect(response, shown)
+                    if origin_of(target) != origin_of(current):
+                        left_origin = True
+                    if creds is not None and origin_of(target) != creds.origin:
+                        trusted = False
+                    current = target
+                    continue
+                return await self._read_range(response, shown, start, end, max_bytes)
+            finally:
+                await response.aclose()
+        raise UpstreamClientError(
+            310,
+            url=redact_url(url),
+            details={"reason": f"more than {self.config.max_redirects} redirects (a loop?)"},
+            suggestions=("The file host keeps redirecting; try again later.",),
+        )
+
+    async def _read_range(
+        self,
+        response: httpx.Response,
+        url: str,
+        start: int | None,
+        end: int | None,
+        max_bytes: int,
+    ) -> RangeBody:
+        status = response.status_code
+        if status == 416:
+            raise UpstreamClientError(
+                416,
+                url=url,
+                details={
+                    "reason": "the requested range lies outside the file",
+                    "content_range": response.headers.get("content-range", "")[:80],
+                },
+                suggestions=(
+                    "The file is shorter than expected: the index's file list may be stale; "
+                    "try again later.",
+                ),
+            )
+        error = classify_response(status, response.headers, url=url)
+        if error is not None:
+            raise error
+        if status == 200:
+            data = await self._read_body(response, url, max_bytes)
+            return RangeBody(url, data, 0, len(data), partial=False)
+        if status != 206:
+            raise MalformedResponse(
+                f"The file host answered a GET with HTTP {status}",
+                url=url,
+                details={"status_code": status},
+            )
+        first, last, total = parse_content_range(response.headers.get("content-range"), url=url)
+        check_content_range(start, end, first, last, total, url=url)
+        if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+            raise MalformedResponse(
+                "The file host compressed a partial answer; its offsets are unusable",
+                url=url,
+                details={"content_encoding": response.headers["content-encoding"][:40]},
+            )
+        length = last - first + 1
+        if length > max_bytes:
+            raise ResponseTooLarge(max_bytes, url=url)
+        data = await self._read_body(response, url, max_bytes)
+        if len(data) != length:
+            raise MalformedResponse(
+                "The file host's partial answer is not as long as its Content-Range says "
+                "(truncated)",
+                url=url,
+                details={"expected_bytes": length, "got_bytes": len(data)},
+            )
+        return RangeBody(url, data, first, total, partial=True)
+
     def _redirect_target(self, response: httpx.Response, start: Origin) -> httpx.URL:
         location = response.headers.get("location")
         if not location:
@@ -360,7 +495,11 @@ class HttpClient:
                     "a package index.",
                 ),
             )
-        limit = self.config.max_response_bytes
+        data = await self._read_body(response, url, self.config.max_response_bytes)
+        return Body(url, ctype, data)
+
+    async def _read_body(self, response: httpx.Response, url: str, limit: int) -> bytes:
+        """Read a complete body under *limit* bytes (raw and decoded) and the minimum rate."""
         declared = response.headers.get("content-length")
         if (
             declared is not None
@@ -374,7 +513,7 @@ class HttpClient:
             # MockTransport's are): only the size check applies.
             decoder = _BoundedDecoder("identity", limit, url)
             decoder.feed(response.content)
-            return Body(url, ctype, decoder.finish())
+            return decoder.finish()
         decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, url)
         raw = 0
         started = _now()
@@ -398,7 +537,43 @@ class HttpClient:
                     )
         except httpx.HTTPError as exc:
             raise _translate(exc) from exc
-        return Body(url, ctype, decoder.finish())
+        return decoder.finish()
+
+
+def _shown_url(url: httpx.URL, *, redirected: bool) -> str:
+    """The URL as results and errors may show it.
+
+    No user info, and no query string once a redirect has left the first origin (presigned
+    object-store URLs carry their signatures there).
+    """
+    if redirected and url.query:
+        url = url.copy_with(query=None)
+    return redact_url(str(url))
+
+
+def _range_redirect(response: httpx.Response, shown: str) -> httpx.URL:
+    """The next hop of a range read: any origin, but only http(s) and never https -> http."""
+    location = response.headers.get("location")
+    if not location:
+        raise MalformedResponse("The file host sent a redirect without a Location", url=shown)
+    try:
+        target = response.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise MalformedResponse("The file host sent an unusable redirect", url=shown) from exc
+    scheme = response.url.scheme
+    if target.scheme not in ("http", "https") or (scheme == "https" and target.scheme != "https"):
+        raise UpstreamClientError(
+            response.status_code,
+            url=shown,
+            details={
+                "reason": "redirect from https to a plain or unknown scheme refused",
+                "location_scheme": target.scheme[:20],
+            },
+            suggestions=(
+                "The file host redirected to an insecure URL; autodocs never downgrades https.",
+            ),
+        )
+    return target
 
 
 def _now() -> float:
