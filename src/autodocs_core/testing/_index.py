@@ -373,9 +373,8 @@ class FaultIndex:
                 return notfound
             return 200, "application/vnd.pypi.simple.v1+json", self._simple(doc), {}
         if len(parts) == 2 and parts[0] == "files" and parts[1] in self.files:
-            data = self.files[parts[1]]
             wanted = None if ignore_range else request.headers.get("range")
-            return _ranged(data, wanted)
+            return _ranged(self.files[parts[1]], wanted)
         if len(parts) == 2 and parts[0] == "files" and parts[1].endswith(".metadata"):
             data = self.metadata.get(parts[1].removesuffix(".metadata"))
             if data is None:
