@@ -5,7 +5,8 @@ Order, best first:
 1. a pure wheel (``*-none-any``), a ``py3`` one before a ``py2``-only one;
 2. the mainstream binary wheel: manylinux x86_64 for CPython, abi3 first, then the newest
    CPython; free-threaded builds (``cp313t``) are not mainstream;
-3. any other wheel (other platforms, then free-threaded builds last);
+3. any other wheel, the newest CPython first, free-threaded builds last (the Python code and
+   stubs are the same on every platform);
 4. a ``.zip`` sdist (read with ranges like a wheel);
 5. a ``.tar.gz`` sdist no larger than the cap (it must be downloaded whole).
 
@@ -57,7 +58,7 @@ def _tag_rank(tag: Tag) -> Rank:
     threaded = abi.endswith("t") and abi.startswith("cp")
     if cpython and not threaded and _MAINSTREAM_PLATFORM.fullmatch(platform):
         return (1, 0 if abi == "abi3" else 1, -minor)
-    return (2, 1 if threaded else 0, 0 if platform.endswith("x86_64") else 1, -minor)
+    return (2, 1 if threaded else 0, -minor)
 
 
 def _entry(
