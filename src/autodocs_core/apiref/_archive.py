@@ -317,7 +317,7 @@ async def _read_zip(
         if size is not None and known != size:
             raise _corrupt_file(f"The file is {known} bytes, the index says {size}", url)
         file_size = known
-    for _ in range(3):
+    for _ in range(4):  # each MoreBytes reaches further back; at most three are ever needed
         layout = parse_tail(buf, offset=buf_at, file_size=file_size, url=url)
         if not isinstance(layout, MoreBytes):
             break

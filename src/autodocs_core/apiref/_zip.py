@@ -261,6 +261,8 @@ def parse_tail(
     record_end = eocd_at
     zip64 = False
     loc = found - _LOCATOR_SIZE
+    if loc < 0 and offset > 0:  # a zip64 locator may sit just before, out of reach
+        return MoreBytes(max(0, eocd_at - _LOCATOR_SIZE - _EOCD64_SIZE), offset - 1)
     if loc >= 0 and tail[loc : loc + 4] == _EOCD64_LOCATOR:
         zip64 = True
         # The record sits right before its locator, as CPython's zipfile also assumes (an
