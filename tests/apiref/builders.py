@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import attrs
 
 from autodocs_core.apiref import Artifact
+from autodocs_core.errors import UpstreamServerError
 from autodocs_core.http import RangeBody
 
 METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\nThe long description.\n"
@@ -75,13 +76,19 @@ class FileHost:
     data: bytes
     ignore_range: bool = False
     cut: int | None = None
+    ignore_from_call: int | None = None  # calls from this one on (0-based) ignore Range
+    fail_on_call: int | None = None  # this call (0-based) raises UpstreamServerError(503)
     calls: list[tuple[int | None, int | None]] = attrs.field(factory=list)
     sent: int = 0
 
     async def __call__(self, start: int | None, end: int | None) -> RangeBody:
+        call = len(self.calls)
         self.calls.append((start, end))
         size = len(self.data)
-        if self.ignore_range or (start is None and end is None):
+        if call == self.fail_on_call:
+            raise UpstreamServerError(503, url="u")
+        late = self.ignore_from_call is not None and call >= self.ignore_from_call
+        if self.ignore_range or late or (start is None and end is None):
             body = RangeBody("u", self.data, 0, size, partial=False)
         elif start is None:
             assert end is not None

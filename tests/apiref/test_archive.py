@@ -25,6 +25,7 @@ from autodocs_core.errors import (
     InvalidInputError,
     MalformedResponse,
     ResponseTooLarge,
+    UpstreamServerError,
 )
 from autodocs_core.http import HttpClient, HttpConfig
 from autodocs_core.testing import Fault, FaultIndex, FaultPlan
@@ -56,6 +57,15 @@ def big_wheel(**kw: Any) -> bytes:
         },
         **kw,
     )
+
+
+def spread_wheel() -> bytes:
+    """Three modules separated by 100 KB incompressible blobs: three separate ranges."""
+    modules: dict[str, bytes] = {}
+    for i in range(3):
+        modules[f"demo/m{i}.py"] = b"X = %d\n" % i
+        modules[f"demo/blob{i}.bin"] = NOISE[i * 100_000 : (i + 1) * 100_000]
+    return make_wheel(modules)
 
 
 def wanted(data: bytes) -> dict[str, bytes]:
@@ -103,6 +113,27 @@ class TestWheels:
         host = FileHost(data, ignore_range=True)
         got = await read_archive(host, artifact_for(data))
         assert got.whole_file and got.requests == 1 and dict(got.members) == wanted(data)
+
+    async def test_fetch_error_is_raised_as_itself(self) -> None:
+        """A failing member read surfaces as the fetcher's own error, not an ExceptionGroup."""
+        data = spread_wheel()
+        with pytest.raises(UpstreamServerError):
+            await read_archive(FileHost(data, fail_on_call=2), artifact_for(data))
+
+    async def test_range_ignored_only_for_member_reads(self) -> None:
+        """A host honouring the tail read but not the member reads: the whole body is used."""
+        data = spread_wheel()
+        host = FileHost(data, ignore_from_call=1)
+        got = await read_archive(host, artifact_for(data))
+        assert got.whole_file and dict(got.members) == wanted(data)
+
+    async def test_spread_members_cost_one_request_per_range(self) -> None:
+        """Modules far apart need one range each (fetched concurrently), never the blobs."""
+        data = spread_wheel()
+        host = FileHost(data)
+        got = await read_archive(host, artifact_for(data))
+        assert dict(got.members) == wanted(data)
+        assert got.requests == 1 + 3 and got.bytes_read < 100_000
 
     @pytest.mark.parametrize("ignore_range", [False, True])
     async def test_sha256_mismatch_on_a_whole_file_is_malformed(self, ignore_range: bool) -> None:

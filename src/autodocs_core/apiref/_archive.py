@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import anyio
 import attrs
 
 from ..errors import InvalidInputError, MalformedResponse, ResponseTooLarge
@@ -106,6 +107,9 @@ _TEST_DIRS = frozenset({"tests", "test"})
 _WHEEL_METADATA = re.compile(r"[^/]+\.dist-info/METADATA")
 _SDIST_METADATA = re.compile(r"[^/]+/PKG-INFO")
 _MAX_REQUESTS = MAX_RANGES + 4  # tail, a longer tail or zip64 record, the directory, slack
+
+CONCURRENT_RANGES = 4
+"""Member ranges of one artifact fetched at once (the HTTP pool holds 10 connections)."""
 
 
 def archive_format(filename: str) -> str:
@@ -359,13 +363,7 @@ async def _read_zip(
         if plan is None:
             buf, buf_at = await _prepend(reader, buf, buf_at, 0, file_size)
         else:
-            for first, last in plan:
-                got = await reader.get(first, last)
-                if not got.partial:  # the host ignored Range: the whole file is at hand
-                    break
-                if got.end != min(last + 1, file_size):
-                    raise _corrupt_file("The file host sent a shorter range than asked", url)
-                reader.pieces.append((got.offset, got.data))
+            await _fetch_ranges(reader, plan)
     if reader.whole is not None:
         buf, buf_at = reader.whole, 0
     out: dict[str, bytes] = {}
@@ -395,6 +393,36 @@ async def _read_zip(
         bytes_read=reader.bytes_read,
         whole_file=reader.whole is not None,
     )
+
+
+async def _fetch_ranges(reader: _Reader, plan: list[tuple[int, int]]) -> None:
+    """Fetch the planned ranges, :data:`CONCURRENT_RANGES` at a time; the first error wins.
+
+    A host that ignores ``Range`` (a 200) gives the whole file, and the other reads stop.
+    """
+    failures: list[Exception] = []
+    limiter = anyio.CapacityLimiter(CONCURRENT_RANGES)
+
+    async def one(first: int, last: int, scope: anyio.CancelScope) -> None:
+        async with limiter:
+            if reader.whole is not None:
+                return
+            try:
+                got = await reader.get(first, last)
+                if got.partial and got.end != last + 1:
+                    raise _corrupt_file("The file host sent a shorter range than asked", reader.url)
+            except Exception as exc:  # an AutodocsError from the fetcher, or a bug: re-raised
+                failures.append(exc)
+                scope.cancel()
+                return
+            if got.partial:
+                reader.pieces.append((got.offset, got.data))
+
+    async with anyio.create_task_group() as tg:
+        for first, last in plan:
+            tg.start_soon(one, first, last, tg.cancel_scope)
+    if failures:
+        raise failures[0]
 
 
 def _piece_for(

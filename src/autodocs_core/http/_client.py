@@ -71,7 +71,8 @@ class HttpConfig:
         header_timeout: Adaptive per-request timeout for the response headers, or ``None`` to
             use ``read_timeout`` as it is.
         max_response_bytes: Cap on a body, after decompression.
-        max_redirects: Redirect hops followed (same origin only).
+        max_redirects: Redirect hops followed: same origin only for index requests; any
+            http(s) origin for artifact range reads (no credentials, no https -> http).
         min_transfer_rate: After ``min_rate_grace`` seconds of body, an answer arriving slower
             than this many bytes per second is cut as a (retryable) timeout.
         min_rate_grace: Seconds of body transfer before the rate is checked.
