@@ -135,6 +135,46 @@ class TestWheels:
         assert dict(got.members) == wanted(data)
         assert got.requests == 1 + 3 and got.bytes_read < 100_000
 
+    async def test_mostly_wanted_wheel_is_read_whole_and_verified(self) -> None:
+        """When the modules are most of the file, the rest is read in one go and verified."""
+        data = make_wheel({"demo/big.py": NOISE[:300_000], "demo/a.py": b"a"})
+        art = artifact_for(data)
+        host = FileHost(data)
+        got = await read_archive(host, art)
+        assert got.whole_file and got.requests == 2 and host.calls[1] == (0, len(data) - 65537)
+        assert dict(got.members) == wanted(data)
+        with pytest.raises(MalformedResponse):
+            await read_archive(FileHost(data), attrs.evolve(art, sha256="1" * 64))
+
+    async def test_member_straddling_the_tail_read(self) -> None:
+        """A member that starts before the tail and ends inside it is joined from both reads."""
+        data = make_wheel(
+            {"demo/pad.bin": NOISE[:300_000], "demo/big.py": NOISE[:100_000], "demo/a.py": b"a"},
+            compression=zipfile.ZIP_STORED,
+        )
+        host = FileHost(data)
+        got = await read_archive(host, artifact_for(data))
+        assert not got.whole_file and got.requests == 2
+        assert host.calls[1][1] == len(data) - 65536 - 1  # only the part before the tail
+        assert dict(got.members) == wanted(data)
+
+    @pytest.mark.parametrize("lie", ["offset", "short"])
+    async def test_fetcher_sending_other_bytes_is_malformed(self, lie: str) -> None:
+        """A range answer at another offset, or shorter than asked, is a MalformedResponse."""
+        data = spread_wheel()
+        host = FileHost(data)
+
+        async def liar(start: int | None, end: int | None) -> Any:
+            body = await host(start, end)
+            if start is None:
+                return body
+            if lie == "offset":
+                return attrs.evolve(body, offset=body.offset + 1)
+            return attrs.evolve(body, data=body.data[:-1])
+
+        with pytest.raises(MalformedResponse):
+            await read_archive(liar, artifact_for(data))
+
     @pytest.mark.parametrize("ignore_range", [False, True])
     async def test_sha256_mismatch_on_a_whole_file_is_malformed(self, ignore_range: bool) -> None:
         """A whole download that does not match the published sha256 is refused."""

@@ -205,6 +205,14 @@ class TestPlanning:
         )
         assert plan == [(0, 20_099), (500_000, 500_099)]
 
+    def test_many_far_ranges_merge_down_to_sixteen(self) -> None:
+        """Thirty far-apart spans become 16 requests by merging the nearest gaps first."""
+        spans = [(i * 100_000 + (i % 3) * 1000, i * 100_000 + 10_000) for i in range(30)]
+        plan = plan_ranges(spans, have_from=10**8, file_size=10**8)
+        assert plan is not None and len(plan) == 16
+        for a, b in spans:
+            assert any(x <= a and b - 1 <= y for x, y in plan)
+
     def test_mostly_wanted_means_whole(self) -> None:
         """When the wanted spans are most of what is left, the rest is read whole (None)."""
         assert plan_ranges([(0, 900)], have_from=1000, file_size=5000) is None
