@@ -327,6 +327,22 @@ class TestTarSdists:
             with pytest.raises(MalformedResponse):
                 await read_archive(FileHost(broken), art)
 
+    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    async def test_corrupt_tar_gz_never_crashes(self, data: st.DataObject) -> None:
+        """Random bytes of a .tar.gz changed: MalformedResponse or correct bytes, nothing else."""
+        originals = {"demo-1.0/PKG-INFO": METADATA, "demo-1.0/demo/a.py": b"x = 1\n" * 500}
+        good = make_tar_gz(originals)
+        broken = bytearray(good)
+        for _ in range(data.draw(st.integers(1, 6))):
+            broken[data.draw(st.integers(0, len(good) - 1))] = data.draw(st.integers(0, 255))
+        art = artifact_for(bytes(broken), "demo-1.0.tar.gz", sha=False)
+        try:
+            got = await read_archive(FileHost(bytes(broken)), art)
+        except MalformedResponse:
+            return
+        assert all(content in originals.values() for content in got.members.values())
+
     async def test_other_formats_are_invalid_input(self) -> None:
         """An .egg or .exe is not read at all."""
         with pytest.raises(InvalidInputError):

@@ -615,6 +615,11 @@ def _read_tar(
                     dropped.append((name, "duplicate name"))
                     continue
                 out[name] = content
+        # tarfile stops at the end-of-archive blocks, before the gzip trailer: read on to the
+        # end so that gzip checks its CRC-32 and length (a flipped byte inside the compressed
+        # data can still inflate, to wrong bytes).
+        while stream.read(1 << 16):
+            pass
     except _Exhausted:
         dropped.append(("(rest of the sdist)", "over the uncompressed size limit"))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
