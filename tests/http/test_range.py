@@ -239,6 +239,20 @@ class TestHeaders:
         with pytest.raises(InvalidInputError):
             range_header(start, end)
 
+    @pytest.mark.parametrize(
+        ("first", "last", "total", "ok"),
+        [(0, 9, 10, True), (0, 9, None, False), (1, 9, 10, False), (0, 8, 10, False)],
+    )
+    def test_unasked_206_must_be_the_whole_file(
+        self, first: int, last: int, total: int | None, ok: bool
+    ) -> None:
+        """A 206 to a request without Range is accepted only when it is the whole file."""
+        if ok:
+            check_content_range(None, None, first, last, total, url="u")
+        else:
+            with pytest.raises(MalformedResponse):
+                check_content_range(None, None, first, last, total, url="u")
+
     @given(st.text(max_size=60))
     def test_content_range_parser_never_crashes(self, value: str) -> None:
         """Any header text parses to a consistent range or raises MalformedResponse."""

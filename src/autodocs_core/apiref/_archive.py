@@ -368,7 +368,6 @@ async def _read_zip(
         buf, buf_at = reader.whole, 0
     out: dict[str, bytes] = {}
     metadata: str | None = None
-    total = 0
     for m in wanted:
         name = m.safe_name
         assert name is not None
@@ -378,7 +377,6 @@ async def _read_zip(
         except MemberError as exc:
             dropped.append((name, exc.reason))
             continue
-        total += len(content)
         if is_metadata(name, kind=reader.kind) and metadata is None:
             metadata = content.decode("utf-8", "replace")
             if metadata_only or not select(name):

@@ -118,7 +118,9 @@ def check_content_range(
     .. versionadded:: 0.2.0
     """
     ok: bool
-    if start is None:
+    if start is None and end is None:  # no Range was sent: only the whole file will do
+        ok = first == 0 and total is not None and last == total - 1
+    elif start is None:
         assert end is not None  # a suffix: the last `end` bytes, or the whole (shorter) file
         ok = total is None or (last == total - 1 and last - first + 1 == min(end, total))
     else:
