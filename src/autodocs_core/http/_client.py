@@ -27,7 +27,7 @@ from ..errors import (
 )
 from ..resilience import AdaptiveTimeout, classify_exception, classify_response
 from ._auth import Credentials
-from ._range import RangeBody, check_content_range, parse_content_range, range_header
+from ._range import RangeBody, range_header, range_redirect, read_range, shown_url
 from ._tls import make_ssl_context
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
@@ -377,7 +377,7 @@ class HttpClient:
                 headers["Range"] = wanted
             if creds is not None and trusted and origin_of(current) == creds.origin:
                 headers["Authorization"] = creds.header()
-            shown = _shown_url(current, redirected=left_origin)
+            shown = shown_url(current, redirected=left_origin)
             request = client.build_request("GET", current, headers=headers)
             try:
                 response = await client.send(request, stream=True)
@@ -385,14 +385,14 @@ class HttpClient:
                 raise _translate(exc) from exc
             try:
                 if response.is_redirect:
-                    target = _range_redirect(response, shown)
+                    target = range_redirect(response, shown)
                     if origin_of(target) != origin_of(current):
                         left_origin = True
                     if creds is not None and origin_of(target) != creds.origin:
                         trusted = False
                     current = target
                     continue
-                return await self._read_range(response, shown, start, end, max_bytes)
+                return await read_range(response, shown, start, end, max_bytes, self._read_body)
             finally:
                 await response.aclose()
         raise UpstreamClientError(
@@ -401,61 +401,6 @@ class HttpClient:
             details={"reason": f"more than {self.config.max_redirects} redirects (a loop?)"},
             suggestions=("The file host keeps redirecting; try again later.",),
         )
-
-    async def _read_range(
-        self,
-        response: httpx.Response,
-        url: str,
-        start: int | None,
-        end: int | None,
-        max_bytes: int,
-    ) -> RangeBody:
-        status = response.status_code
-        if status == 416:
-            raise UpstreamClientError(
-                416,
-                url=url,
-                details={
-                    "reason": "the requested range lies outside the file",
-                    "content_range": response.headers.get("content-range", "")[:80],
-                },
-                suggestions=(
-                    "The file is shorter than expected: the index's file list may be stale; "
-                    "try again later.",
-                ),
-            )
-        error = classify_response(status, response.headers, url=url)
-        if error is not None:
-            raise error
-        if status == 200:
-            data = await self._read_body(response, url, max_bytes)
-            return RangeBody(url, data, 0, len(data), partial=False)
-        if status != 206:
-            raise MalformedResponse(
-                f"The file host answered a GET with HTTP {status}",
-                url=url,
-                details={"status_code": status},
-            )
-        first, last, total = parse_content_range(response.headers.get("content-range"), url=url)
-        check_content_range(start, end, first, last, total, url=url)
-        if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
-            raise MalformedResponse(
-                "The file host compressed a partial answer; its offsets are unusable",
-                url=url,
-                details={"content_encoding": response.headers["content-encoding"][:40]},
-            )
-        length = last - first + 1
-        if length > max_bytes:
-            raise ResponseTooLarge(max_bytes, url=url)
-        data = await self._read_body(response, url, max_bytes)
-        if len(data) != length:
-            raise MalformedResponse(
-                "The file host's partial answer is not as long as its Content-Range says "
-                "(truncated)",
-                url=url,
-                details={"expected_bytes": length, "got_bytes": len(data)},
-            )
-        return RangeBody(url, data, first, total, partial=True)
 
     def _redirect_target(self, response: httpx.Response, start: Origin) -> httpx.URL:
         location = response.headers.get("location")
@@ -539,42 +484,6 @@ class HttpClient:
         except httpx.HTTPError as exc:
             raise _translate(exc) from exc
         return decoder.finish()
-
-
-def _shown_url(url: httpx.URL, *, redirected: bool) -> str:
-    """The URL as results and errors may show it.
-
-    No user info, and no query string once a redirect has left the first origin (presigned
-    object-store URLs carry their signatures there).
-    """
-    if redirected and url.query:
-        url = url.copy_with(query=None)
-    return redact_url(str(url))
-
-
-def _range_redirect(response: httpx.Response, shown: str) -> httpx.URL:
-    """The next hop of a range read: any origin, but only http(s) and never https -> http."""
-    location = response.headers.get("location")
-    if not location:
-        raise MalformedResponse("The file host sent a redirect without a Location", url=shown)
-    try:
-        target = response.url.join(location)
-    except httpx.InvalidURL as exc:
-        raise MalformedResponse("The file host sent an unusable redirect", url=shown) from exc
-    scheme = response.url.scheme
-    if target.scheme not in ("http", "https") or (scheme == "https" and target.scheme != "https"):
-        raise UpstreamClientError(
-            response.status_code,
-            url=shown,
-            details={
-                "reason": "redirect from https to a plain or unknown scheme refused",
-                "location_scheme": target.scheme[:20],
-            },
-            suggestions=(
-                "The file host redirected to an insecure URL; autodocs never downgrades https.",
-            ),
-        )
-    return target
 
 
 def _now() -> float:

@@ -1,18 +1,35 @@
 """HTTP range reads (RFC 9110 §14): the ``Range`` we send and the ``Content-Range`` we accept.
 
-Pure functions and one value; the I/O is :meth:`HttpClient.get_range`. Offsets are raw bytes of
+The checks of :meth:`HttpClient.get_range`, kept apart from the client. Offsets are raw bytes of
 the file, which is why range reads ask for ``Accept-Encoding: identity``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import attrs
+import httpx
 
-from ..errors import InvalidInputError, MalformedResponse
+from ..errors import (
+    InvalidInputError,
+    MalformedResponse,
+    ResponseTooLarge,
+    UpstreamClientError,
+    redact_url,
+)
+from ..resilience import classify_response
 
-__all__ = ["RangeBody", "check_content_range", "parse_content_range", "range_header"]
+__all__ = [
+    "RangeBody",
+    "check_content_range",
+    "parse_content_range",
+    "range_header",
+    "range_redirect",
+    "read_range",
+    "shown_url",
+]
 
 
 @attrs.frozen
@@ -138,3 +155,98 @@ def check_content_range(
                 "got": f"{first}-{last}/{'*' if total is None else total}",
             },
         )
+
+
+async def read_range(
+    response: httpx.Response,
+    url: str,
+    start: int | None,
+    end: int | None,
+    max_bytes: int,
+    read_body: Callable[[httpx.Response, str, int], Awaitable[bytes]],
+) -> RangeBody:
+    """Turn the final answer of a range read into a :class:`RangeBody`, checking it.
+
+    *read_body* reads a body under a byte cap (the client's bounded, rate-checked reader).
+    """
+    status = response.status_code
+    if status == 416:
+        raise UpstreamClientError(
+            416,
+            url=url,
+            details={
+                "reason": "the requested range lies outside the file",
+                "content_range": response.headers.get("content-range", "")[:80],
+            },
+            suggestions=(
+                "The file is shorter than expected: the index's file list may be stale; "
+                "try again later.",
+            ),
+        )
+    error = classify_response(status, response.headers, url=url)
+    if error is not None:
+        raise error
+    if status == 200:
+        data = await read_body(response, url, max_bytes)
+        return RangeBody(url, data, 0, len(data), partial=False)
+    if status != 206:
+        raise MalformedResponse(
+            f"The file host answered a GET with HTTP {status}",
+            url=url,
+            details={"status_code": status},
+        )
+    first, last, total = parse_content_range(response.headers.get("content-range"), url=url)
+    check_content_range(start, end, first, last, total, url=url)
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        raise MalformedResponse(
+            "The file host compressed a partial answer; its offsets are unusable",
+            url=url,
+            details={"content_encoding": response.headers["content-encoding"][:40]},
+        )
+    length = last - first + 1
+    if length > max_bytes:
+        raise ResponseTooLarge(max_bytes, url=url)
+    data = await read_body(response, url, max_bytes)
+    if len(data) != length:
+        raise MalformedResponse(
+            "The file host's partial answer is not as long as its Content-Range says (truncated)",
+            url=url,
+            details={"expected_bytes": length, "got_bytes": len(data)},
+        )
+    return RangeBody(url, data, first, total, partial=True)
+
+
+def shown_url(url: httpx.URL, *, redirected: bool) -> str:
+    """The URL as results and errors may show it.
+
+    No user info, and no query string once a redirect has left the first origin (presigned
+    object-store URLs carry their signatures there).
+    """
+    if redirected and url.query:
+        url = url.copy_with(query=None)
+    return redact_url(str(url))
+
+
+def range_redirect(response: httpx.Response, shown: str) -> httpx.URL:
+    """The next hop of a range read: any origin, but only http(s) and never https -> http."""
+    location = response.headers.get("location")
+    if not location:
+        raise MalformedResponse("The file host sent a redirect without a Location", url=shown)
+    try:
+        target = response.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise MalformedResponse("The file host sent an unusable redirect", url=shown) from exc
+    scheme = response.url.scheme
+    if target.scheme not in ("http", "https") or (scheme == "https" and target.scheme != "https"):
+        raise UpstreamClientError(
+            response.status_code,
+            url=shown,
+            details={
+                "reason": "redirect from https to a plain or unknown scheme refused",
+                "location_scheme": target.scheme[:20],
+            },
+            suggestions=(
+                "The file host redirected to an insecure URL; autodocs never downgrades https.",
+            ),
+        )
+    return target
