@@ -272,6 +272,18 @@ class TestWheels:
         assert dict(got.dropped)["demo/deep/er/big.py"] == "over the per-version read limit"
         assert got.bytes_read <= 200_000
 
+    async def test_many_far_modules_fit_the_budget_with_more_ranges(self) -> None:
+        """Modules between big blobs: more than 16 ranges rather than reading the blobs."""
+        modules: dict[str, bytes] = {}
+        for i in range(20):
+            modules[f"demo/m{i:02d}.py"] = b"X = %d\n" % i
+            modules[f"demo/blob{i:02d}.bin"] = NOISE[:60_000]
+        data = make_wheel(modules, compression=zipfile.ZIP_STORED)
+        limits = ArchiveLimits(max_read_bytes=200_000)
+        got = await read_archive(FileHost(data), artifact_for(data), limits=limits)
+        assert dict(got.members) == wanted(data) and not got.dropped
+        assert got.requests > 17 and got.bytes_read <= 200_000
+
     async def test_zip_sdist(self) -> None:
         """A .zip sdist is read like a wheel; its PKG-INFO is the metadata; tooling is skipped."""
         data = make_zip(

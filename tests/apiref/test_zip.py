@@ -213,6 +213,13 @@ class TestPlanning:
         for a, b in spans:
             assert any(x <= a and b - 1 <= y for x, y in plan)
 
+    def test_merging_stops_at_the_byte_budget(self) -> None:
+        """Far-apart spans stay separate rather than pull huge gaps over max_bytes."""
+        spans = [(i * 10**7, i * 10**7 + 1000) for i in range(30)]
+        plan = plan_ranges(spans, have_from=10**9, file_size=10**9, max_bytes=100_000)
+        assert plan is not None and len(plan) == 30
+        assert sum(b - a + 1 for a, b in plan) == 30_000
+
     def test_mostly_wanted_means_whole(self) -> None:
         """When the wanted spans are most of what is left, the rest is read whole (None)."""
         assert plan_ranges([(0, 900)], have_from=1000, file_size=5000) is None

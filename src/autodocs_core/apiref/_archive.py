@@ -31,7 +31,7 @@ from ..http._range import RangeBody
 from ._model import Artifact
 from ._zip import (
     DEFAULT_LIMITS,
-    MAX_RANGES,
+    MAX_RANGES_HARD,
     TAIL_BYTES,
     WHOLE_FILE_BELOW,
     ArchiveLimits,
@@ -106,7 +106,7 @@ _SDIST_NOT_CODE = frozenset(
 _TEST_DIRS = frozenset({"tests", "test"})
 _WHEEL_METADATA = re.compile(r"[^/]+\.dist-info/METADATA")
 _SDIST_METADATA = re.compile(r"[^/]+/PKG-INFO")
-_MAX_REQUESTS = MAX_RANGES + 4  # tail, a longer tail or zip64 record, the directory, slack
+_MAX_REQUESTS = MAX_RANGES_HARD + 4  # tail, a longer tail or zip64 record, the directory, slack
 
 CONCURRENT_RANGES = 4
 """Member ranges of one artifact fetched at once (the HTTP pool holds 10 connections)."""
@@ -346,20 +346,17 @@ async def _read_zip(
     wanted = _choose(members, select, metadata_only, limits, dropped, reader.kind)
     spans = member_spans(members, cd_start=layout.cd_start)
     if reader.whole is None and wanted:
-        wanted_spans = [spans[m.offset] for m in wanted]
-        plan = plan_ranges(wanted_spans, have_from=buf_at, file_size=file_size)
-        if plan is None and (
-            file_size > limits.max_download_bytes
-            or reader.bytes_read + buf_at > limits.max_read_bytes
-        ):
-            plan = plan_ranges(
-                wanted_spans, have_from=buf_at, file_size=file_size, whole_fraction=math.inf
-            )
-        planned = buf_at if plan is None else sum(b - a + 1 for a, b in plan)
-        if reader.bytes_read + planned > limits.max_read_bytes:
-            wanted, plan = _trim(
-                wanted, spans, reader.bytes_read, buf_at, file_size, limits, dropped
-            )
+        budget = limits.max_read_bytes - reader.bytes_read
+        plan = plan_ranges(
+            [spans[m.offset] for m in wanted],
+            have_from=buf_at,
+            file_size=file_size,
+            max_bytes=budget,
+        )
+        if plan is None and (file_size > limits.max_download_bytes or buf_at > budget):
+            plan = _plan_within(wanted, spans, buf_at, file_size, budget)
+        if plan is not None and (_cost(plan) > budget or len(plan) > MAX_RANGES_HARD):
+            wanted, plan = _trim(wanted, spans, buf_at, file_size, budget, dropped)
         if plan is None:
             buf, buf_at = await _prepend(reader, buf, buf_at, 0, file_size)
         else:
@@ -501,34 +498,57 @@ def _priority(m: ZipMember, kind: str) -> tuple[bool, int, str]:
     return (not is_metadata(name, kind=kind), name.count("/"), name)
 
 
-def _trim(
-    wanted: list[ZipMember],
+def _cost(plan: list[tuple[int, int]]) -> int:
+    return sum(b - a + 1 for a, b in plan)
+
+
+def _plan_within(
+    members: list[ZipMember],
     spans: Mapping[int, tuple[int, int]],
-    already: int,
     have_from: int,
     file_size: int,
-    limits: ArchiveLimits,
-    dropped: list[tuple[str, str]],
-) -> tuple[list[ZipMember], list[tuple[int, int]] | None]:
-    """Keep the highest-priority members whose ranges fit the read budget."""
-    budget = limits.max_read_bytes - already
-    kept: list[ZipMember] = []
-    cost = 0
-    for m in wanted:  # already in priority order
-        a, b = spans[m.offset]
-        span = max(0, min(b, have_from) - a)
-        if cost + span <= budget:
-            kept.append(m)
-            cost += span
-        else:
-            dropped.append((m.safe_name or "", "over the per-version read limit"))
+    budget: int,
+) -> list[tuple[int, int]]:
+    """Ranges only (never the whole file), merged within *budget*."""
     plan = plan_ranges(
-        [spans[m.offset] for m in kept],
+        [spans[m.offset] for m in members],
         have_from=have_from,
         file_size=file_size,
         whole_fraction=math.inf,
+        max_bytes=budget,
     )
-    return kept, plan
+    assert plan is not None  # whole_fraction=inf never asks for the whole file
+    return plan
+
+
+def _trim(
+    wanted: list[ZipMember],
+    spans: Mapping[int, tuple[int, int]],
+    have_from: int,
+    file_size: int,
+    budget: int,
+    dropped: list[tuple[str, str]],
+) -> tuple[list[ZipMember], list[tuple[int, int]]]:
+    """Keep the members that fit the read budget and the hard cap on ranges.
+
+    The longest prefix of *wanted* (priority order) that fits is kept; the rest are dropped
+    with a reason.
+    """
+
+    def fits(k: int) -> bool:
+        plan = _plan_within(wanted[:k], spans, have_from, file_size, budget)
+        return _cost(plan) <= budget and len(plan) <= MAX_RANGES_HARD
+
+    lo, hi = 0, len(wanted)  # fits(0) holds: an empty plan costs nothing
+    while lo < hi:  # a plan grows with the members it covers: binary search the prefix
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    for m in wanted[lo:]:
+        dropped.append((m.safe_name or "", "over the per-version read limit"))
+    return wanted[:lo], _plan_within(wanted[:lo], spans, have_from, file_size, budget)
 
 
 # -- tar.gz ---------------------------------------------------------------------------------------

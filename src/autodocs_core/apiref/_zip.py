@@ -35,6 +35,8 @@ __all__ = [
     "DEFAULT_MAX_MEMBER_BYTES",
     "DEFAULT_MAX_READ_BYTES",
     "DEFAULT_MAX_TOTAL_BYTES",
+    "MAX_RANGES",
+    "MAX_RANGES_HARD",
     "MERGE_GAP",
     "TAIL_BYTES",
     "WHOLE_FILE_BELOW",
@@ -89,7 +91,10 @@ WHOLE_FILE_FRACTION = 0.75
 """When the wanted members cover this much of what is not yet read, the rest is read whole."""
 
 MAX_RANGES = 16
-"""At most this many member ranges per version: the nearest ranges merge until it holds."""
+"""Member ranges per version: the nearest ranges merge until it holds, within the read budget."""
+
+MAX_RANGES_HARD = 64
+"""Member ranges per version, never exceeded: the least important members are dropped first."""
 
 
 def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -454,6 +459,7 @@ def plan_ranges(
     merge_gap: int = MERGE_GAP,
     max_ranges: int = MAX_RANGES,
     whole_fraction: float = WHOLE_FILE_FRACTION,
+    max_bytes: int | None = None,
 ) -> list[tuple[int, int]] | None:
     """Plan the reads that cover *spans*, given that everything from *have_from* on is at hand.
 
@@ -462,9 +468,11 @@ def plan_ranges(
         have_from: Bytes from this offset to the end of the file are already read.
         file_size: The file's size.
         merge_gap: Spans separated by at most this many bytes are read together.
-        max_ranges: The nearest ranges merge until at most this many remain.
+        max_ranges: The nearest ranges merge until at most this many remain...
         whole_fraction: When the planned bytes reach this fraction of ``have_from``, the
             rest of the file is read whole instead.
+        max_bytes: ...unless a merge would take the plan over this many bytes: then more
+            ranges are left (a wheel of compiled libraries has huge gaps between modules).
 
     Returns:
         Inclusive ``(first, last)`` byte ranges to read, in file order (empty when everything
@@ -481,7 +489,14 @@ def plan_ranges(
             merged.append([a, b])
     if len(merged) > max_ranges:
         gaps = sorted(range(1, len(merged)), key=lambda i: (merged[i][0] - merged[i - 1][1], i))
-        joins = set(gaps[: len(merged) - max_ranges])
+        total = sum(b - a for a, b in merged)
+        joins: set[int] = set()
+        for i in gaps[: len(merged) - max_ranges]:
+            gap = merged[i][0] - merged[i - 1][1]
+            if max_bytes is not None and total + gap > max_bytes:
+                break
+            joins.add(i)
+            total += gap
         out: list[list[int]] = []
         for i, r in enumerate(merged):
             if i in joins:
