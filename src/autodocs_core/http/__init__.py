@@ -15,6 +15,7 @@ from ._client import Origin as Origin
 from ._client import origin_of as origin_of
 from ._errors import classify_exception as classify_exception
 from ._errors import classify_response as classify_response
+from ._range import RangeBody as RangeBody
 from ._tls import make_ssl_context as make_ssl_context
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Origin",
     "classify_exception",
     "classify_response",
+    "RangeBody",
     "make_ssl_context",
     "origin_of",
     "split_userinfo",
