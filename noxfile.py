@@ -1,7 +1,8 @@
 """Contributor tasks. Every session installs exactly what uv.lock pins (``uv sync --locked``).
 
 Sessions: ``tests`` (full suite on asyncio and trio, branch coverage), ``lint`` (ruff),
-``typecheck`` (mypy --strict on src/), ``bench`` (``-- --quick`` for the CI smoke run),
+``typecheck`` (mypy --strict on src/, tests/typing/ and examples/), ``bench`` (``-- --quick``
+for the CI smoke run),
 ``inspector`` (MCP Inspector's CLI against the server; skipped without node) and ``demo``.
 """
 
@@ -62,7 +63,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[-1])
 def typecheck(session: nox.Session) -> None:
-    """Type-check src/ with mypy --strict."""
+    """Type-check with mypy --strict: src/, the public-API uses in tests/typing/ and examples/.
+
+    The files are listed once, in pyproject.toml (``[tool.mypy] files``).
+    """
     sync(session, "typing", extras=("mcp",))
     session.run("mypy")
 

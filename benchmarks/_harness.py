@@ -90,3 +90,6 @@ def write_docs_section(name: str, markdown: str) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     DOCS.write_text(f"{head}{start}\n{markdown.strip()}\n{end}{tail}", encoding="utf-8")
+    from .charts import render_all
+
+    render_all()  # the pictures always match the tables just written

@@ -178,6 +178,7 @@ def process_sample(pid: int) -> dict[str, int]:
 def server_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The benchmark's environment without any AUTODOCS_* setting, plus *extra*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTODOCS_")}
+    env["AUTODOCS_OPERATOR_TOOLS"] = "1"  # the lab reads breaker transitions via get_metrics
     env.update(extra)
     return env
 

@@ -25,6 +25,7 @@ GOOD = {
     "AUTODOCS_VERSIONS_TTL": "60",
     "AUTODOCS_OFFLINE": "yes",
     "AUTODOCS_MAX_CONCURRENCY": "3",
+    "AUTODOCS_OPERATOR_TOOLS": "1",
 }
 
 
@@ -50,6 +51,7 @@ def test_every_documented_variable_is_read() -> None:
         versions_ttl=60.0,
         offline=True,
         max_concurrency=3,
+        operator_tools=True,
     )
     assert s.cache_path() == "/tmp/autodocs-cache"
     assert Settings().cache_path().endswith("autodocs")

@@ -30,7 +30,7 @@ from autodocs_core.errors import (
     VersionNotFoundError,
     redact_url,
 )
-from autodocs_core.resilience import classify_exception, classify_response
+from autodocs_core.http import classify_exception, classify_response
 
 ALL_ERRORS = [
     obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, AutodocsError)
@@ -228,3 +228,20 @@ class TestClassifyResponse:
         """A 401/403 tells the user how to pass credentials."""
         err = classify_response(403, {})
         assert err is not None and "AUTODOCS_INDEX_TOKEN" in err.suggestions[0]
+
+
+class TestGenericWording:
+    @pytest.mark.parametrize(
+        "error",
+        [
+            CircuitOpenError("api", retry_after=3.0),
+            DeadlineExceeded("op", deadline=1.0, attempts=2),
+            RetryBudgetExhausted("api", attempts=2),
+        ],
+        ids=["circuit", "deadline", "budget"],
+    )
+    def test_resilience_errors_do_not_talk_about_the_index(self, error: AutodocsError) -> None:
+        """Errors the generic primitives raise carry no index, cache or tool wording."""
+        text = " ".join([error.message, *error.suggestions, *error.recovery_actions]).lower()
+        for word in ("index", "cached documentation", "health_check", "autodocs_"):
+            assert word not in text

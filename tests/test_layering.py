@@ -83,3 +83,46 @@ def test_all_matches_the_public_surface(module: object) -> None:
     if module is autodocs_core:
         public -= {"TYPE_CHECKING", "Any"}
     assert public <= exported
+
+
+RESILIENCE = CORE / "resilience"
+
+
+def test_importing_resilience_alone_loads_no_httpx() -> None:
+    """`import autodocs_core.resilience` in a fresh interpreter loads neither httpx nor http/."""
+    out = _run(
+        "import sys, autodocs_core.resilience\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'httpx' "
+        "or m.startswith('autodocs_core.http'))\n"
+        "print(','.join(bad))"
+    )
+    assert out == ""
+
+
+@pytest.mark.parametrize("path", sorted(RESILIENCE.glob("*.py")), ids=lambda p: p.name)
+def test_resilience_knows_nothing_of_http(path: Path) -> None:
+    """No module under resilience/ imports httpx or the http layer, or uses an HTTP status code.
+
+    HTTP translation happens once, at the edge (autodocs_core.http). Status codes are spotted
+    as integer literals from 100 to 599 used in comparisons, and as ``status`` names.
+    """
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                assert alias.name.split(".")[0] != "httpx", f"{path.name} imports httpx"
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            assert module.split(".")[0] != "httpx", f"{path.name} imports httpx"
+            assert not (node.level >= 2 and module.split(".")[0] == "http"), (
+                f"{path.name} imports the http layer"
+            )
+        elif isinstance(node, ast.Compare):
+            for const in [node.left, *node.comparators]:
+                if isinstance(const, ast.Constant) and type(const.value) is int:
+                    assert not 100 <= const.value <= 599, f"{path.name} compares with {const.value}"
+        elif isinstance(node, ast.Name | ast.Attribute):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            assert name not in {"status", "status_code", "httpx"}, f"{path.name} uses {name}"
+    assert "httpx." not in source, f"{path.name} mentions httpx's API"

@@ -23,10 +23,17 @@ from .resilience import PartialResult as PartialResult
 from .resilience import Resilience as Resilience
 from .resilience import RetryBudget as RetryBudget
 from .resilience import RetryPolicy as RetryPolicy
+from .resilience import fetch_all as fetch_all
+from .resilience import fetch_stream as fetch_stream
+from .resilience import retry as retry
+from .resilience import retrying as retrying
 
 if TYPE_CHECKING:
     from ._serde import structure as structure
     from ._serde import unstructure as unstructure
+
+_DISTRIBUTION = "autodocs-mcp-server"
+"""The distribution (install) name; the import packages are autodocs_core and autodocs_mcp."""
 
 __all__ = [
     "AutodocsError",
@@ -44,6 +51,10 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "__version__",
+    "fetch_all",
+    "fetch_stream",
+    "retry",
+    "retrying",
     "structure",
     "unstructure",
 ]
@@ -53,7 +64,7 @@ def __getattr__(name: str) -> Any:
     if name == "__version__":
         from importlib.metadata import version
 
-        return version("autodocs")
+        return version(_DISTRIBUTION)
     if name in ("structure", "unstructure"):
         from . import _serde
 

@@ -83,7 +83,8 @@ async def demo(seed: int) -> int:
     metrics = ResilienceMetrics()
     log = Hooks(
         on_retry=lambda e: print(
-            f"  retry  {e.name:<16} attempt {e.attempt} failed ({e.error.error_type}); "
+            f"  retry  {e.name:<16} attempt {e.attempt} failed "
+            f"({getattr(e.error, 'error_type', '?')}); "
             f"waiting {e.wait_for * 1000:.0f} ms"
         ),
         on_give_up=lambda e: print(f"  give-up {e.name:<15} after {e.attempts} ({e.reason})"),

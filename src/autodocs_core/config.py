@@ -45,6 +45,10 @@ class Settings:
         versions_ttl: ``AUTODOCS_VERSIONS_TTL``: seconds a package's version list stays fresh.
         offline: ``AUTODOCS_OFFLINE``: never touch the network; serve from the cache only.
         max_concurrency: ``AUTODOCS_MAX_CONCURRENCY``: packages fetched at once.
+        operator_tools: ``AUTODOCS_OPERATOR_TOOLS``: also list the operator tools (health,
+            readiness, metrics, cache statistics, cache refresh) to MCP clients. Off by default:
+            every listed tool costs tokens in every conversation, and these serve operators
+            (who have the CLI and the HTTP endpoints).
 
     .. versionadded:: 0.1.0
     """
@@ -66,6 +70,7 @@ class Settings:
     versions_ttl: float = 3600.0
     offline: bool = False
     max_concurrency: int = 10
+    operator_tools: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -200,5 +205,6 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "versions_ttl": ("AUTODOCS_VERSIONS_TTL", _number(float, 0.0, 30 * 86400.0)),
     "offline": ("AUTODOCS_OFFLINE", _flag),
     "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
+    "operator_tools": ("AUTODOCS_OPERATOR_TOOLS", _flag),
 }
 """Settings field -> (environment variable, parser)."""

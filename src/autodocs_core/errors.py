@@ -501,15 +501,12 @@ class CircuitOpenError(AutodocsError):
 
     def __init__(self, upstream: str, *, retry_after: float, **kwargs: Any) -> None:
         retry_after = max(0.0, retry_after)
+        # Generic wording: the breaker guards any upstream. The index client words it for
+        # the package index (autodocs_core.pypi._client).
         kwargs.setdefault(
             "suggestions",
-            (
-                f"The index '{upstream}' failed repeatedly; calls resume after about "
-                f"{retry_after:.1f} s.",
-                "Cached documentation is still served while the circuit is open.",
-            ),
+            (f"'{upstream}' failed repeatedly; calls resume after about {retry_after:.1f} s.",),
         )
-        kwargs.setdefault("recovery_actions", ("Call 'health_check' to watch the breaker state.",))
         super().__init__(
             f"Circuit for '{upstream}' is open; not calling it for {retry_after:.1f} s",
             details={"upstream": upstream, "retry_after_seconds": retry_after},
@@ -530,7 +527,7 @@ class DeadlineExceeded(AutodocsError):
 
     error_type = "deadline_exceeded"
     default_suggestions: ClassVar[tuple[str, ...]] = (
-        "The index is slow right now; try again, or allow more time (AUTODOCS_DEADLINE).",
+        "The operation is slow right now; try again, or allow it more time.",
     )
 
     def __init__(
@@ -560,11 +557,8 @@ class RetryBudgetExhausted(AutodocsError):
 
     error_type = "retry_budget_exhausted"
     default_suggestions: ClassVar[tuple[str, ...]] = (
-        "The index is failing for many requests at once; retries are paused to protect it. "
+        "The upstream is failing for many requests at once; retries are paused to protect it. "
         "Try again in a few seconds.",
-    )
-    default_recovery_actions: ClassVar[tuple[str, ...]] = (
-        "Call 'health_check' to see the index status.",
     )
 
     def __init__(

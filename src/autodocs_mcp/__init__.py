@@ -1,1 +1,1 @@
-"""autodocs_mcp: the MCP server and CLI adapters over :mod:`autodocs_core` (coming next)."""
+"""autodocs_mcp: the MCP server (``autodocs-mcp``) and the ``autodocs`` CLI over the core."""

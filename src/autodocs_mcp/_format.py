@@ -61,7 +61,6 @@ class DocsOut(BaseModel):
     truncated: bool
     tokens: int
     warnings: list[str]
-    documentation: str
 
 
 class SkippedModuleOut(BaseModel):
@@ -114,7 +113,6 @@ class ContextOut(BaseModel):
     dependencies: list[DependencyOut]
     failed_dependencies: list[FailedOut]
     warnings: list[str]
-    documentation: str
 
 
 class ManyOut(BaseModel):
@@ -207,7 +205,6 @@ def docs_out(answer: DocsAnswer) -> DocsOut:
         truncated=answer.truncated,
         tokens=answer.tokens,
         warnings=list(answer.warnings),
-        documentation=answer.documentation,
     )
 
 
@@ -255,7 +252,6 @@ def context_out(answer: ContextAnswer) -> ContextOut:
         dependencies=[_dep(s) for s in answer.dependencies.succeeded],
         failed_dependencies=_failed(answer.dependencies.failed),
         warnings=list(answer.warnings),
-        documentation=answer.documentation,
     )
 
 

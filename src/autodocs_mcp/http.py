@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +145,21 @@ async def serve_http(
                         os._exit(130)
 
         tg.start_soon(watch_signals)
-        log.info("listening on http://%s:%d/mcp", host, bound)
+        # Always said, whatever the log level: with --port 0 it is the only way to learn the port.
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            json.dumps(
+                {
+                    "level": "info",
+                    "logger": "autodocs",
+                    "message": f"listening on http://{shown}:{bound}/mcp",
+                    "host": host,
+                    "port": bound,
+                }
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             await uv_server.serve(sockets=[sock])
         finally:

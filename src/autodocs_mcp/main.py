@@ -51,7 +51,32 @@ def _configure_logging() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Validate the configuration and serve MCP (stdio or HTTP); return the exit code."""
-    parser = argparse.ArgumentParser(prog="autodocs-mcp", description="autodocs MCP server")
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        from ._extras import missing_extra_message
+
+        message = missing_extra_message(exc, "autodocs-mcp")
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
+
+
+def _version() -> str:
+    import autodocs_core
+
+    try:
+        return str(autodocs_core.__version__)
+    except Exception:  # pragma: no cover - a source tree that is not installed
+        return "unknown"
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="autodocs-mcp", description="autodocs MCP server", allow_abbrev=False
+    )
+    parser.add_argument("--version", action="version", version=f"autodocs-mcp {_version()}")
     parser.add_argument(
         "--transport",
         choices=("stdio", "http"),

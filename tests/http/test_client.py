@@ -22,6 +22,7 @@ from autodocs_core.errors import (
     TLSError,
     UpstreamClientError,
     UpstreamConnectError,
+    UpstreamError,
     UpstreamNetworkError,
     UpstreamServerError,
     UpstreamTimeout,
@@ -225,3 +226,28 @@ class TestCredentials:
         )
         assert origin_of("https://h.example/x") == ("https", "h.example", 443)
         assert origin_of("http://h.example:8080/") == ("http", "h.example", 8080)
+
+
+class TestTranslationAtTheEdge:
+    @pytest.mark.parametrize(
+        ("raised", "error_type"),
+        [
+            (ConnectionRefusedError(111, "Connection refused"), "connect_error"),
+            (ConnectionResetError(104, "reset"), "network_error"),
+            (TimeoutError(), "timeout"),
+        ],
+        ids=["refused", "reset", "timeout"],
+    )
+    async def test_os_errors_a_transport_lets_through_are_translated(
+        self, raised: OSError, error_type: str
+    ) -> None:
+        """A raw OS error from a transport leaves the client as an autodocs error, chained."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise raised
+
+        async with HttpClient(transport=httpx.MockTransport(handler)) as http:
+            with pytest.raises(UpstreamError) as info:
+                await http.get("https://index.example/pypi/x/json")
+        assert info.value.error_type == error_type
+        assert info.value.__cause__ is raised

@@ -123,3 +123,116 @@ def test_plan_is_still_scriptable(index: FaultIndex) -> None:
     index.plan.script.append(Fault("status", status=404))
     assert main(["docs", "trio"]) == EXIT_CODES["not_found"]
     assert isinstance(index.plan, FaultPlan)
+
+
+@pytest.mark.parametrize("module", ["autodocs_mcp.cli", "autodocs_mcp"])
+def test_version_flag_on_both_commands(module: str) -> None:
+    """`autodocs --version` and `autodocs-mcp --version` print the version and exit 0."""
+    import subprocess
+    import sys
+
+    import autodocs_core
+
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(str(autodocs_core.__version__))
+
+
+def test_server_flags_are_not_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--versions` is not silently taken for `--versions-ttl` (no abbreviations)."""
+    from autodocs_mcp.main import main as serve
+
+    with pytest.raises(SystemExit) as exited:
+        serve(["--versions", "5"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_broken_pipe_exits_quietly(index: FaultIndex) -> None:
+    """`autodocs docs trio | head -1`: exit 0, nothing on stderr (as `head` expects)."""
+    import subprocess
+    import sys
+
+    script = (
+        f"{sys.executable} -m autodocs_mcp.cli docs trio --max-tokens 8000 | head -c 10; "
+        "exit ${PIPESTATUS[0]}"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "# trio 0.3"
+    assert proc.stderr == ""
+
+
+def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the optional dependencies, both commands say which extra to install."""
+    import subprocess
+    import sys
+
+    hide = "import sys; sys.modules['pydantic'] = None; sys.modules['mcp'] = None\n"
+    for code, prog in (
+        ("from autodocs_mcp.cli import main; raise SystemExit(main(['docs', 'x']))", "autodocs"),
+        ("from autodocs_mcp.main import main; raise SystemExit(main([]))", "autodocs-mcp"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", hide + code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "AUTODOCS_INDEX_URL": "http://127.0.0.1:9"},
+        )
+        assert proc.returncode == EXIT_CODES["invalid"], proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:")
+        assert "autodocs-mcp-server[mcp]" in lines[0]
+
+
+def test_config_shows_effective_values_and_human_units(
+    index: FaultIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`config` resolves the cache path and marks defaults; `cache stats` prints units."""
+    monkeypatch.delenv("AUTODOCS_CACHE_DIR")
+    assert main(["config"]) == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["cache_dir"].endswith("(default)") and "None" not in lines["cache_dir"]
+    assert lines["deadline"] == "15.0  (default)"
+    assert not lines["index_url"].endswith("(default)")  # set by the fixture
+    assert main(["docs", "trio"]) == 0
+    capsys.readouterr()
+    assert main(["cache", "stats"]) == 0
+    stats = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert stats["bytes"].endswith(("bytes", "KiB", "MiB"))
+    assert stats["oldest_age"].endswith((" s", "min", " h", "days")) or stats["oldest_age"] == "-"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(None, "-"), (0.4, "0 s"), (289.28880882263184, "4 min 49 s"), (7200, "2.0 h")],
+)
+def test_ages_are_human(seconds: float | None, shown: str) -> None:
+    """Ages print as people read them."""
+    from autodocs_mcp.cli import _age
+
+    assert _age(seconds) == shown
+
+
+def test_verbose_flag_sets_the_log_level(index: FaultIndex) -> None:
+    """`-v` logs at INFO, `-vv` at DEBUG, `--log-level` names it; default WARNING."""
+    import logging
+
+    for argv, level in (
+        (["config"], logging.WARNING),
+        (["-v", "config"], logging.INFO),
+        (["-vv", "config"], logging.DEBUG),
+        (["--log-level", "error", "config"], logging.ERROR),
+    ):
+        assert main(argv) == 0
+        assert logging.getLogger().level == level

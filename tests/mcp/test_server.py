@@ -26,22 +26,25 @@ TOOLS = {
     "get_package_docs_with_context",
     "get_docs_for_packages",
     "scan_dependencies",
-    "refresh_cache",
-    "get_cache_stats",
-    "health_check",
-    "ready_check",
-    "get_metrics",
 }
+OPERATOR_TOOLS = {"refresh_cache", "get_cache_stats", "health_check", "ready_check", "get_metrics"}
 PAYLOAD_KEYS = ["error", "error_type", "details", "suggestions", "recovery_actions"]
 
 
 @asynccontextmanager
 async def connected(
-    projects: dict[str, Any], tmp_path: Path, plan: FaultPlan | None = None
+    projects: dict[str, Any],
+    tmp_path: Path,
+    plan: FaultPlan | None = None,
+    *,
+    operator_tools: bool = True,
 ) -> AsyncIterator[tuple[Client, FaultIndex]]:
     async with FaultIndex(projects, plan=plan) as index:
         settings = Settings(index_url=index.url, cache_dir=str(tmp_path / "cache"))
-        server = build_server(service_factory=lambda: DocsService(settings, clock=FakeClock()))
+        server = build_server(
+            service_factory=lambda: DocsService(settings, clock=FakeClock()),
+            operator_tools=operator_tools,
+        )
         async with Client(server) as client:
             yield client, index
 
@@ -60,7 +63,7 @@ async def test_tools_are_listed_with_schemas_and_truthful_annotations(
     async with connected(projects, tmp_path) as (client, index):
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert index.count() == 0  # no network at start-up or listing
-    assert set(tools) == TOOLS
+    assert set(tools) == TOOLS | OPERATOR_TOOLS
     for tool in tools.values():
         assert tool.description and len(tool.description) < 120
         assert tool.input_schema["additionalProperties"] is False
@@ -71,7 +74,8 @@ async def test_tools_are_listed_with_schemas_and_truthful_annotations(
     assert tools["refresh_cache"].annotations.destructive_hint is False
     props = tools["get_package_docs"].input_schema["properties"]
     assert props["package_name"]["maxLength"] == 130
-    assert props["max_tokens"]["anyOf"][0]["maximum"] == 200_000
+    assert props["max_tokens"]["maximum"] == 200_000
+    assert props["max_tokens"]["type"] == ["integer", "null"]
 
 
 async def test_get_package_docs_structured_and_text(
@@ -88,8 +92,9 @@ async def test_get_package_docs_structured_and_text(
     assert data["package_name"] == "attrs" and data["version"] == "26.1.0"
     assert data["version_constraint"] == ">=25"
     assert (data["from_cache"], data["stale"]) == (False, False)
-    assert data["fetched_at"] and data["documentation"].startswith("# attrs 26.1.0")
-    assert result.content[0].text == data["documentation"]
+    assert data["fetched_at"] and "documentation" not in data  # the text carries it, once
+    assert [c.type for c in result.content] == ["text"]
+    assert result.content[0].text.startswith("# attrs 26.1.0")
     assert again.structured_content["from_cache"] is True
 
 
@@ -229,3 +234,22 @@ async def test_scan_is_confined_to_the_clients_roots(
             refused = await client.call_tool("scan_dependencies", {"project_path": str(elsewhere)})
     data = payload(refused)
     assert data["error_type"] == "invalid_input" and "SECRET" not in json.dumps(data)
+
+
+async def test_default_tool_list_is_small_and_says_what_the_server_is_for(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """By default only the docs tools are listed, within the token budget, with a version."""
+    bpe_openai = pytest.importorskip("bpe_openai")
+
+    async with connected(projects, tmp_path, operator_tools=False) as (client, _):
+        listed = await client.list_tools()
+    assert {t.name for t in listed.tools} == TOOLS
+    wire = listed.model_dump_json(by_alias=True, exclude_none=True)
+    real = len(bpe_openai.get_encoding("cl100k_base").encode(wire))
+    assert real < TOOL_LIST_TOKEN_BUDGET, real
+    assert '"version":"0.' in wire or '"version": "0.' in wire  # serverInfo.version is set
+
+
+TOOL_LIST_TOKEN_BUDGET = 1_500
+"""The default tool list's size in (over-)counted tokens: it rides along in every conversation."""

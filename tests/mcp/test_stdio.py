@@ -34,7 +34,7 @@ def server_env(index_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
         {
             "AUTODOCS_INDEX_URL": index_url,
             "AUTODOCS_CACHE_DIR": str(tmp_path / "cache"),
-            "AUTODOCS_LOG_LEVEL": "INFO",
+            "AUTODOCS_LOG_LEVEL": "WARNING",
             **extra,
         }
     )
@@ -49,7 +49,7 @@ async def test_official_client_over_stdio(projects: dict[str, Any], tmp_path: Pa
         )
         async with Client(params) as client:
             tools = await client.list_tools()
-            assert len(tools.tools) == 9
+            assert len(tools.tools) == 4  # operator tools are opt-in (AUTODOCS_OPERATOR_TOOLS)
             result = await client.call_tool(
                 "get_package_docs", {"package_name": "trio", "version_constraint": "*"}
             )

@@ -156,6 +156,22 @@ async def test_transient_failures_are_retried_with_backoff(projects: dict[str, A
     assert clock.sleeps[-1] == 3.0
 
 
+@pytest.mark.parametrize(
+    "retry_after", ["-5", "0", "Thu, 01 Jan 1970 00:00:00 GMT", "soon-ish", "1e999"]
+)
+async def test_a_bad_retry_after_waits_the_computed_backoff(
+    projects: dict[str, Any], retry_after: str
+) -> None:
+    """A 429 with a bad Retry-After waits the 429 backoff (>= 1 s), never zero; 2 requests."""
+    clock = FakeClock()
+    plan = FaultPlan(script=[Fault("status", status=429, retry_after=retry_after)])
+    async with client(projects, plan=plan, clock=clock) as (idx, index):
+        meta, _ = await idx.resolve("cattrs")
+    assert meta.version == "26.2.1"
+    assert index.count() == 2
+    assert len(clock.sleeps) == 1 and 1.0 <= clock.sleeps[0] <= 2.0
+
+
 @pytest.mark.parametrize("kind", ["truncate", "garbage", "invalid_utf8"])
 async def test_a_malformed_answer_is_retried(projects: dict[str, Any], kind: str) -> None:
     """A 200 whose JSON body is cut, not JSON or not UTF-8 is a failed attempt: retried."""
@@ -196,9 +212,14 @@ async def test_outage_opens_the_breaker_and_stops_upstream_traffic(
             except (UpstreamServerError, CircuitOpenError) as exc:
                 errors.append(type(exc).__name__)
         during = index.count()
-        with pytest.raises(CircuitOpenError):
+        with pytest.raises(CircuitOpenError) as info:
             await idx.resolve("attrs")
         assert index.count() == during == 5
+        # The generic breaker error is worded for the index by the index client.
+        payload = info.value.to_payload()
+        assert payload["suggestions"][0].startswith(f"The index '{info.value.upstream}'")
+        assert "Cached documentation is still served" in payload["suggestions"][1]
+        assert payload["recovery_actions"] == ["Call 'health_check' to watch the breaker state."]
     assert idx.breaker_for(index.url).state is CircuitState.OPEN
     assert errors == ["UpstreamServerError"] + ["CircuitOpenError"] * 4
 

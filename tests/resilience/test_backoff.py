@@ -171,9 +171,25 @@ class TestRetryAfter:
         st.floats(0, 1e5, allow_nan=False),
     )
     def test_total(self, value: str | bytes | None, cap: float) -> None:
-        """Parsing never raises; the result is None or within [0, cap]."""
+        """Parsing never raises; the result is None or within (0, cap] (0 only when cap is 0)."""
         result = parse_retry_after(value, now_wall=NOW, cap=cap)
-        assert result is None or 0.0 <= result <= cap
+        assert result is None or (0.0 < result <= cap) or (result == cap == 0.0)
+
+    @given(seconds=st.integers(-(10**12), 10**12), cap=st.floats(0.0, 1e5))
+    def test_delay_seconds_property(self, seconds: int, cap: float) -> None:
+        """A positive integer gives min(n, cap); zero and negatives give None (use the backoff)."""
+        found = parse_retry_after(str(seconds), now_wall=NOW, cap=cap)
+        assert found == (min(float(seconds), cap) if seconds > 0 else None)
+
+    @given(offset=st.integers(-(10**8), 10**8))
+    def test_http_date_property(self, offset: int) -> None:
+        """An HTTP-date in the past (or now) gives None; in the future, the seconds (capped)."""
+        value = email.utils.formatdate(NOW + offset, usegmt=True)
+        found = parse_retry_after(value, now_wall=NOW, cap=60.0)
+        if offset <= 0:
+            assert found is None
+        else:
+            assert found == pytest.approx(min(offset, 60.0), abs=1e-6)
 
     @pytest.mark.parametrize(
         ("value", "expected"),
@@ -182,8 +198,9 @@ class TestRetryAfter:
             ("5", 5.0),
             (" 7 ", 7.0),
             ("1.5", 1.5),
-            ("-3", 0.0),
-            ("0", 0.0),
+            ("-3", None),
+            ("0", None),
+            ("-0.5", None),
             ("soon", None),
             ("", None),
             ("nan", None),
@@ -195,11 +212,12 @@ class TestRetryAfter:
         ],
     )
     def test_delay_seconds(self, value: str | bytes | None, expected: float | None) -> None:
-        """Seconds are honoured, negatives mean 0, huge values are capped, garbage ignored."""
+        """Seconds are honoured, huge values capped; zero, negatives and garbage give None."""
         assert parse_retry_after(value, now_wall=NOW, cap=30.0) == expected
 
-    @pytest.mark.parametrize(("offset", "expected"), [(10, 10.0), (-50, 0.0), (10**6, 60.0)])
-    def test_http_date(self, offset: int, expected: float) -> None:
-        """An HTTP-date is turned into seconds from now: past means 0, far future is capped."""
+    @pytest.mark.parametrize(("offset", "expected"), [(10, 10.0), (-50, None), (10**6, 60.0)])
+    def test_http_date(self, offset: int, expected: float | None) -> None:
+        """An HTTP-date is turned into seconds from now: past means None, far future is capped."""
         value = email.utils.formatdate(NOW + offset, usegmt=True)
-        assert parse_retry_after(value, now_wall=NOW) == pytest.approx(expected, abs=1.0)
+        found = parse_retry_after(value, now_wall=NOW)
+        assert found == (None if expected is None else pytest.approx(expected, abs=1.0))

@@ -134,10 +134,12 @@ class TestRetries:
         assert fn.calls == 1
 
     async def test_os_errors_are_classified_and_retried(self, clock: FakeClock) -> None:
-        """A refused connection becomes a connect error, retried under the default entry."""
+        """With the HTTP edge's classifier, a refused connection becomes a retried connect error."""
+        from autodocs_core.http import classify_exception
+
         fn = Script(clock, [ConnectionRefusedError(), ConnectionRefusedError()])
         with pytest.raises(UpstreamConnectError) as info:
-            await guard(clock).call(fn)
+            await guard(clock, classify=classify_exception).call(fn)
         assert fn.calls == 2
         assert isinstance(info.value.__cause__, ConnectionRefusedError)
         assert info.value.details["reason"] == "refused"
@@ -245,7 +247,7 @@ class TestDeadline:
             "503": lambda: UpstreamServerError(503),
             "429": lambda: RateLimited("x", retry_after=random.Random(seed).uniform(0, 40)),
             "timeout": lambda: UpstreamTimeout("x"),
-            "refused": ConnectionRefusedError,
+            "refused": lambda: UpstreamConnectError("refused"),
         }
         script = Script(clock, [errors[o]() if isinstance(o, str) else o for o in outcomes])
         g = Resilience(

@@ -12,6 +12,21 @@ from ._model import Artifact as Artifact
 from ._model import Parameter as Parameter
 from ._model import SkippedModule as SkippedModule
 
+# isort: split
+# -- reading the artifact: choice, range reads, zip/tar limits ----------------------------------
+from ._archive import ArchiveContents as ArchiveContents
+from ._archive import RangeFetcher as RangeFetcher
+from ._archive import importable_path as importable_path
+from ._archive import read_archive as read_archive
+from ._artifact import DEFAULT_MAX_SDIST_BYTES as DEFAULT_MAX_SDIST_BYTES
+from ._artifact import choose_artifact as choose_artifact
+from ._zip import DEFAULT_LIMITS as DEFAULT_LIMITS
+from ._zip import ArchiveLimits as ArchiveLimits
+from ._zip import ZipMember as ZipMember
+from ._zip import safe_member_name as safe_member_name
+
+# -- end of the artifact-reading block ---------------------------------------------------------
+
 __all__ = [
     "ENTRY_KINDS",
     "ApiEntry",
@@ -19,4 +34,15 @@ __all__ = [
     "Artifact",
     "Parameter",
     "SkippedModule",
+    # reading the artifact
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_SDIST_BYTES",
+    "ArchiveContents",
+    "ArchiveLimits",
+    "RangeFetcher",
+    "ZipMember",
+    "choose_artifact",
+    "importable_path",
+    "read_archive",
+    "safe_member_name",
 ]

@@ -1,4 +1,9 @@
-"""The HTTP layer: one shared httpx client with limits, TLS, bounded bodies and safe redirects."""
+"""The HTTP layer: one shared httpx client with limits, TLS, bounded bodies and safe redirects.
+
+The only package that imports httpx, and the one place where httpx/OS exceptions and HTTP
+statuses become :mod:`autodocs_core.errors` errors (:func:`classify_exception`,
+:func:`classify_response`).
+"""
 
 from ._auth import Credentials as Credentials
 from ._auth import split_userinfo as split_userinfo
@@ -8,6 +13,9 @@ from ._client import HttpClient as HttpClient
 from ._client import HttpConfig as HttpConfig
 from ._client import Origin as Origin
 from ._client import origin_of as origin_of
+from ._errors import classify_exception as classify_exception
+from ._errors import classify_response as classify_response
+from ._range import RangeBody as RangeBody
 from ._tls import make_ssl_context as make_ssl_context
 
 __all__ = [
@@ -17,6 +25,9 @@ __all__ = [
     "HttpClient",
     "HttpConfig",
     "Origin",
+    "classify_exception",
+    "classify_response",
+    "RangeBody",
     "make_ssl_context",
     "origin_of",
     "split_userinfo",

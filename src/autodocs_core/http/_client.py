@@ -25,8 +25,10 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
-from ..resilience import AdaptiveTimeout, classify_exception, classify_response
+from ..resilience import AdaptiveTimeout
 from ._auth import Credentials
+from ._errors import classify_exception, classify_response
+from ._range import RangeBody, range_header, range_redirect, read_range, shown_url
 from ._tls import make_ssl_context
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
@@ -70,7 +72,8 @@ class HttpConfig:
         header_timeout: Adaptive per-request timeout for the response headers, or ``None`` to
             use ``read_timeout`` as it is.
         max_response_bytes: Cap on a body, after decompression.
-        max_redirects: Redirect hops followed (same origin only).
+        max_redirects: Redirect hops followed: same origin only for index requests; any
+            http(s) origin for artifact range reads (no credentials, no https -> http).
         min_transfer_rate: After ``min_rate_grace`` seconds of body, an answer arriving slower
             than this many bytes per second is cut as a (retryable) timeout.
         min_rate_grace: Seconds of body transfer before the rate is checked.
@@ -95,7 +98,7 @@ class HttpConfig:
     min_rate_grace: float = attrs.field(default=2.0, validator=_positive)
     ca_bundle: str | None = None
     trust_env: bool = True
-    user_agent: str = "autodocs (+https://autodocs.invalid)"
+    user_agent: str = "autodocs-mcp-server"
 
 
 class _BoundedDecoder:
@@ -285,7 +288,7 @@ class HttpClient:
             started = _now()
             try:
                 response = await client.send(request, stream=True)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
                 raise _translate(exc) from exc
             try:
                 if header_timeout is not None:
@@ -317,9 +320,88 @@ class HttpClient:
             headers["Authorization"] = self.credentials.header()
         try:
             response = await client.head(url, headers=headers, timeout=wait)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
             raise _translate(exc) from exc
         return response.status_code
+
+    async def get_range(
+        self, url: str, *, start: int | None = None, end: int | None = None, max_bytes: int
+    ) -> RangeBody:
+        """GET part of a file (or all of it) once, for release artifacts (wheels, sdists).
+
+        ``start=None, end=None`` reads the whole file; ``start=None, end=n`` its last *n* bytes;
+        ``start=a, end=b`` bytes *a* to *b* inclusive; ``start=a, end=None`` from *a* on. The
+        request asks for ``Accept-Encoding: identity`` (offsets are raw bytes) and accepts any
+        content type. A server that ignores ``Range`` answers 200 with the whole file: that is
+        returned with ``partial=False``, under *max_bytes* like any body.
+
+        Redirects: artifact files often live on another host (a public index's file host, a
+        private index's presigned object-store URLs), so up to ``max_redirects`` redirects to
+        other origins are followed. Credentials go only to the credentials' own origin, and only
+        while every hop so far stayed on it: once a redirect leaves that origin, no later hop
+        carries them, even one that comes back. A redirect from ``https`` to ``http``, or to
+        any other scheme, is refused. The header timeout learnt from the index is not used
+        here (the file host is another upstream): the read timeout applies.
+
+        Args:
+            url: The file's URL.
+            start: First byte wanted, or ``None`` for a suffix or the whole file.
+            end: Last byte wanted (inclusive), or the suffix length when *start* is ``None``.
+            max_bytes: Cap on the body (checked against ``Content-Length`` before reading).
+
+        Returns:
+            The bytes, where they sit in the file and the file's size when known.
+
+        Raises:
+            InvalidInputError: For an impossible range.
+            UpstreamClientError: On 416 (the range lies outside the file), a refused redirect
+                or too many redirects, and other 4xx statuses.
+            MalformedResponse: For a 206 whose ``Content-Range`` is missing, inconsistent or
+                not the range asked for, a body whose length disagrees with it, or a
+                compressed partial body.
+            ResponseTooLarge: For a body over *max_bytes*.
+            AutodocsError: The classified failures of :meth:`get` (timeouts, 5xx, TLS...).
+
+        .. versionadded:: 0.2.0
+        """
+        client = self._client
+        if client is None:
+            raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
+        wanted = range_header(start, end)
+        current = httpx.URL(url)
+        creds = self.credentials
+        trusted = creds is not None and origin_of(current) == creds.origin
+        left_origin = False
+        for _hop in range(self.config.max_redirects + 1):
+            headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+            if wanted is not None:
+                headers["Range"] = wanted
+            if creds is not None and trusted and origin_of(current) == creds.origin:
+                headers["Authorization"] = creds.header()
+            shown = shown_url(current, redirected=left_origin)
+            request = client.build_request("GET", current, headers=headers)
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _translate(exc) from exc
+            try:
+                if response.is_redirect:
+                    target = range_redirect(response, shown)
+                    if origin_of(target) != origin_of(current):
+                        left_origin = True
+                    if creds is not None and origin_of(target) != creds.origin:
+                        trusted = False
+                    current = target
+                    continue
+                return await read_range(response, shown, start, end, max_bytes, self._read_body)
+            finally:
+                await response.aclose()
+        raise UpstreamClientError(
+            310,
+            url=redact_url(url),
+            details={"reason": f"more than {self.config.max_redirects} redirects (a loop?)"},
+            suggestions=("The file host keeps redirecting; try again later.",),
+        )
 
     def _redirect_target(self, response: httpx.Response, start: Origin) -> httpx.URL:
         location = response.headers.get("location")
@@ -360,7 +442,11 @@ class HttpClient:
                     "a package index.",
                 ),
             )
-        limit = self.config.max_response_bytes
+        data = await self._read_body(response, url, self.config.max_response_bytes)
+        return Body(url, ctype, data)
+
+    async def _read_body(self, response: httpx.Response, url: str, limit: int) -> bytes:
+        """Read a complete body under *limit* bytes (raw and decoded) and the minimum rate."""
         declared = response.headers.get("content-length")
         if (
             declared is not None
@@ -374,7 +460,7 @@ class HttpClient:
             # MockTransport's are): only the size check applies.
             decoder = _BoundedDecoder("identity", limit, url)
             decoder.feed(response.content)
-            return Body(url, ctype, decoder.finish())
+            return decoder.finish()
         decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, url)
         raw = 0
         started = _now()
@@ -396,9 +482,9 @@ class HttpClient:
                         url=url,
                         details={"bytes": raw, "seconds": round(elapsed, 3), "phase": "body"},
                     )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
             raise _translate(exc) from exc
-        return Body(url, ctype, decoder.finish())
+        return decoder.finish()
 
 
 def _now() -> float:
@@ -407,6 +493,7 @@ def _now() -> float:
     return time.monotonic()
 
 
-def _translate(exc: httpx.HTTPError) -> Exception:
+def _translate(exc: Exception) -> Exception:
+    """Translate at the edge, once: the retry loop above sees only autodocs errors."""
     found = classify_exception(exc)
     return found if found is not None else exc

@@ -27,10 +27,14 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ..errors import (
+    AutodocsError,
+    CircuitOpenError,
     ConfigError,
+    DeadlineExceeded,
     MalformedResponse,
     NotFoundError,
     PackageNotFoundError,
+    RetryBudgetExhausted,
     redact_url,
 )
 from ..http import Body, HttpClient, RangeBody, origin_of, split_userinfo
@@ -245,6 +249,9 @@ class IndexClient:
             except NotFoundError:
                 self._remember_missing(url)
                 raise
+            except (CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted) as exc:
+                _word_for_the_index(exc)
+                raise
 
         result: Body = await self._flight.do((url, accept, policy is None), guarded)
         return result
@@ -435,6 +442,31 @@ class IndexClient:
                 "serve per-version JSON; ask for another version (the latest always works).",
             ),
         )
+
+
+def _word_for_the_index(exc: AutodocsError) -> None:
+    """Give the resilience layer's generic errors the index's wording (what MCP clients see).
+
+    The primitives are generic (they guard any upstream); what to do about *this* upstream, the
+    package index, is the index client's to say.
+    """
+    if isinstance(exc, CircuitOpenError):
+        exc.suggestions = (
+            f"The index '{exc.upstream}' failed repeatedly; calls resume after about "
+            f"{exc.retry_after:.1f} s.",
+            "Cached documentation is still served while the circuit is open.",
+        )
+        exc.recovery_actions = ("Call 'health_check' to watch the breaker state.",)
+    elif isinstance(exc, DeadlineExceeded):
+        exc.suggestions = (
+            "The index is slow right now; try again, or allow more time (AUTODOCS_DEADLINE).",
+        )
+    elif isinstance(exc, RetryBudgetExhausted):
+        exc.suggestions = (
+            "The index is failing for many requests at once; retries are paused to protect "
+            "it. Try again in a few seconds.",
+        )
+        exc.recovery_actions = ("Call 'health_check' to see the index status.",)
 
 
 def _host_key(url: str) -> str:

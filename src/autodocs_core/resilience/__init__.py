@@ -1,5 +1,9 @@
 """Resilience primitives: stdlib + anyio + attrs only (no httpx, packaging, cattrs or mcp).
 
+Nothing here knows HTTP: errors are retried by exception class (any class, the caller's own
+included) or by predicate; HTTP translation lives in :mod:`autodocs_core.http`.
+
+- :func:`retry` / :func:`retrying`: the short form, ``await retry(fn, on=MyError, attempts=5)``.
 - :class:`Resilience` runs an async callable under a :class:`RetryPolicy` (backoff by error type),
   a :class:`CircuitBreaker`, a :class:`RetryBudget` and a deadline.
 - :class:`PartialResult` / :class:`FailedItem` report partial success as a value.
@@ -10,8 +14,11 @@ from ._backoff import DEFAULT_MAX_RETRY_AFTER as DEFAULT_MAX_RETRY_AFTER
 from ._backoff import DEFAULT_POLICY as DEFAULT_POLICY
 from ._backoff import Backoff as Backoff
 from ._backoff import Jitter as Jitter
+from ._backoff import RetryOn as RetryOn
 from ._backoff import RetryPolicy as RetryPolicy
+from ._backoff import SupportsRetryAfter as SupportsRetryAfter
 from ._backoff import parse_retry_after as parse_retry_after
+from ._backoff import retry_after_of as retry_after_of
 from ._breaker import BreakerConfig as BreakerConfig
 from ._breaker import BreakerState as BreakerState
 from ._breaker import BreakerStatistics as BreakerStatistics
@@ -20,8 +27,6 @@ from ._breaker import CircuitState as CircuitState
 from ._breaker import default_outcome as default_outcome
 from ._budget import BudgetStatistics as BudgetStatistics
 from ._budget import RetryBudget as RetryBudget
-from ._classify import classify_exception as classify_exception
-from ._classify import classify_response as classify_response
 from ._clock import SYSTEM_CLOCK as SYSTEM_CLOCK
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
@@ -47,6 +52,8 @@ from ._partial import FailedItem as FailedItem
 from ._partial import PartialResult as PartialResult
 from ._registry import Registry as Registry
 from ._retry import Resilience as Resilience
+from ._retry import retry as retry
+from ._retry import retrying as retrying
 from ._singleflight import SingleFlight as SingleFlight
 
 __all__ = [
@@ -55,9 +62,14 @@ __all__ = [
     "DEFAULT_POLICY",
     "Backoff",
     "Jitter",
+    "RetryOn",
     "RetryPolicy",
+    "SupportsRetryAfter",
     "parse_retry_after",
+    "retry_after_of",
     # composition
+    "retry",
+    "retrying",
     "Resilience",
     "Deadline",
     "AdaptiveTimeout",
@@ -78,9 +90,6 @@ __all__ = [
     "RetryBudget",
     "Registry",
     "SingleFlight",
-    # classification
-    "classify_exception",
-    "classify_response",
     # time
     "SYSTEM_CLOCK",
     "Clock",

@@ -353,12 +353,20 @@ class CircuitBreaker:
             raise CircuitOpenError(self.name, retry_after=state.retry_after(now))
         return permit
 
-    def release(self, permit: int, exc: BaseException | None = None) -> None:
+    def release(
+        self, permit: int, exc: BaseException | None = None, *, retried: bool = False
+    ) -> None:
         """Report the outcome of the call admitted with *permit*.
 
         Args:
             permit: What :meth:`acquire` returned.
             exc: The exception the call raised, or ``None`` when it succeeded.
+            retried: Whether the caller's retry policy retries *exc*. With the default
+                ``outcome`` function, an exception that is not an autodocs error then counts
+                as a failure (the caller says it is an upstream fault); otherwise as nothing.
+
+        .. versionchanged:: 0.2.0
+           *retried* was added.
         """
         state = self._state
         if exc is None:
@@ -366,6 +374,9 @@ class CircuitBreaker:
             return
         if isinstance(exc, anyio.get_cancelled_exc_class()):
             state.on_ignore(permit)
+            return
+        if retried and self._outcome is default_outcome and not isinstance(exc, AutodocsError):
+            state.on_failure(permit, self._clock.now())
             return
         outcome = self._outcome(exc)
         if outcome == "failure":

@@ -60,13 +60,19 @@ class FetchOutcome(Generic[I, R]):
         index: Position of the input (0-based) in the input order.
         item: The input itself.
         value: The callable's result (``None`` when it failed).
-        failure: The failure, when it failed.
+        failure: The failure as data (a payload safe to show), when it failed.
+        exception: The exception itself, when it failed: the caller's own error class, with
+            the retry loop's note when a :class:`Resilience` was used.
+
+    .. versionchanged:: 0.2.0
+       ``exception`` was added.
     """
 
     index: int
     item: I
     value: R | None = None
     failure: FailedItem | None = None
+    exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -193,6 +199,7 @@ async def fetch_stream(
                     index,
                     None,  # type: ignore[arg-type]
                     failure=FailedItem.from_exception("<inputs>", exc),
+                    exception=exc,
                 )
                 if window is not None:
                     await window.acquire()
@@ -210,7 +217,10 @@ async def fetch_stream(
                     value = await call(item)
                 except Exception as exc:
                     outcome = FetchOutcome[I, R](
-                        index, item, failure=FailedItem.from_exception(_safe_key(key, item), exc)
+                        index,
+                        item,
+                        failure=FailedItem.from_exception(_safe_key(key, item), exc),
+                        exception=exc,
                     )
                 else:
                     outcome = FetchOutcome(index, item, value)

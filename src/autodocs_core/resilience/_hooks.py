@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from ..errors import AutodocsError
     from ._breaker import CircuitState
 
 __all__ = ["AttemptEvent", "BreakerTransition", "GiveUpEvent", "Hooks", "RetryEvent"]
+
+
+def error_kind(error: BaseException) -> str:
+    """Return a short, stable label for *error*: its ``error_type``, else its class name."""
+    kind = getattr(error, "error_type", None)
+    return kind if isinstance(kind, str) else type(error).__name__
 
 
 @attrs.frozen
@@ -41,14 +46,17 @@ class RetryEvent:
         attempt: The attempt that failed (1-based).
         wait_for: Seconds until the next attempt.
         waited_so_far: Seconds spent sleeping between attempts so far (before this wait).
-        error: The error that caused the retry.
+        error: The error that caused the retry (any exception the policy retries).
+
+    .. versionchanged:: 0.2.0
+       ``error`` may be any exception, not only an autodocs error.
     """
 
     name: str
     attempt: int
     wait_for: float
     waited_so_far: float
-    error: AutodocsError
+    error: BaseException
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from ._hooks import BreakerTransition, GiveUpEvent, Hooks, RetryEvent
+from ._hooks import BreakerTransition, GiveUpEvent, Hooks, RetryEvent, error_kind
 
 __all__ = [
     "DEFAULT_LATENCY_BUCKETS",
@@ -154,7 +154,7 @@ class ResilienceMetrics:
         )
 
     def _on_retry(self, event: RetryEvent) -> None:
-        self.retries.inc(event.name, event.error.error_type)
+        self.retries.inc(event.name, error_kind(event.error))
 
     def _on_give_up(self, event: GiveUpEvent) -> None:
         self.give_ups.inc(event.name, event.reason)

@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar, TypeVarTuple
 
 import anyio
 import attrs
 
 from ..errors import (
     AutodocsError,
+    CircuitOpenError,
     DeadlineExceeded,
     RateLimited,
     RetryBudgetExhausted,
-    UpstreamServerError,
     UpstreamTimeout,
 )
-from ._backoff import DEFAULT_POLICY, RetryPolicy
+from ._backoff import DEFAULT_POLICY, Backoff, Jitter, RetryOn, RetryPolicy
 from ._breaker import CircuitBreaker
 from ._budget import RetryBudget
-from ._classify import classify_exception
 from ._clock import SYSTEM_CLOCK, Clock
 from ._deadline import AdaptiveTimeout, Deadline
 from ._hooks import AttemptEvent, GiveUpEvent, Hooks, RetryEvent
 
-__all__ = ["Resilience"]
+__all__ = ["Resilience", "retry", "retrying"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 Classifier = Callable[[BaseException], AutodocsError | None]
+
+_SHARED_RNG = random.Random()
+"""Jitter source of guards built without ``rng=``: seeding a ``Random`` costs ~50 µs here, about
+twenty times a whole successful guarded call, and jitter needs no per-guard stream."""
 
 
 def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -39,17 +44,11 @@ def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: float 
         raise ValueError(f"{attribute.name} must be > 0 seconds, got {value!r}")
 
 
-def _reraise(classified: AutodocsError, original: BaseException) -> NoReturn:
-    """Raise *classified*, chained to *original* when it was translated from it."""
-    if classified is original:
-        raise classified
-    raise classified from original
-
-
-def _retry_after(error: AutodocsError) -> float | None:
-    if isinstance(error, RateLimited | UpstreamServerError):
-        return error.retry_after
-    return None
+def _reraise(error: BaseException, original: BaseException) -> NoReturn:
+    """Raise *error*, chained to *original* when it was translated from it."""
+    if error is original:
+        raise error
+    raise error from original
 
 
 @attrs.frozen
@@ -60,29 +59,51 @@ class Resilience:
     deadline and no attempt timeout no cancel scope is opened; with no hooks no event is built.
 
     Use :meth:`call` (``await guard.call(fn, *args)``), :meth:`run` (to pass a shared
-    :class:`Deadline`) or the instance as a decorator (``@guard``).
+    :class:`Deadline`) or the instance as a decorator (``@guard``). :func:`retry` is the short
+    form for one call.
 
-    Failures: an error that is not retryable, or whose attempts are spent, is re-raised as it is
-    (the last real error, with a note on the attempts made). A deadline, an exhausted budget or an
-    open breaker raise :class:`~autodocs_core.errors.DeadlineExceeded`,
-    :class:`~autodocs_core.errors.RetryBudgetExhausted` or
-    :class:`~autodocs_core.errors.CircuitOpenError` with the last real error as ``__cause__``.
-    Exceptions that :func:`classify_exception` does not know (bugs) propagate unchanged, after one
-    attempt. Cancellation is never retried and never counts against the breaker.
+    What is retried is the policy's rule (:meth:`RetryPolicy.verdict`): the caller's own
+    exception classes as well as autodocs' own. When the call fails for good, what propagates:
+
+    - The exception the callable raised, the very same object, with one PEP 678 note saying
+      how many attempts were made and why it stopped (``attempts exhausted``,
+      ``not retryable``, ``deadline``, ``retry budget exhausted``, ``circuit ... is open``).
+    - Except for autodocs' own errors (callers of the product branch on ``error_type``): a
+      deadline, an exhausted budget or an open breaker then raise
+      :class:`~autodocs_core.errors.DeadlineExceeded`,
+      :class:`~autodocs_core.errors.RetryBudgetExhausted` or
+      :class:`~autodocs_core.errors.CircuitOpenError`, with the last real error as
+      ``__cause__``. The same three are raised whatever the error type when there is no
+      exception of the caller's to raise: the breaker refused the first attempt, or the
+      deadline cut an attempt short.
+
+    The breaker counts an autodocs error by its ``breaker_outcome``; any other exception
+    counts as a failure when the policy retries it, and as nothing otherwise (a bug or a
+    validation error says nothing about the upstream). A breaker built with its own
+    ``outcome=`` function decides for itself. Cancellation is never retried and never counts.
+    Retry-After: any exception with a positive ``retry_after`` attribute
+    (:class:`SupportsRetryAfter`) sets the wait.
 
     Args:
-        name: The operation's name, used in errors and events.
-        policy: Backoff settings per error kind.
+        name: The operation's name, used in errors, notes and events.
+        policy: What to retry and how (backoff per error class).
         breaker: The upstream's circuit breaker; each attempt needs a permit.
         budget: The upstream's retry budget; each retry needs a token.
         deadline: Total seconds allowed per call (attempts, sleeps and all).
         attempt_timeout: Seconds allowed per attempt, or an :class:`AdaptiveTimeout`.
         clock: Time source (inject :class:`~autodocs_core.testing.FakeClock` in tests).
-        rng: Randomness for jitter (inject a seeded one in tests).
+        rng: Randomness for jitter (inject a seeded one in tests; default: one process-wide
+            ``Random``).
         hooks: Event callbacks.
-        classify: Maps exceptions to autodocs errors (default :func:`classify_exception`).
+        classify: Optional translation of foreign exceptions into autodocs errors, applied
+            before the policy decides (default: none; the HTTP layer translates its own
+            errors at the edge, see ``autodocs_core.http.classify_exception``). A translated
+            error is what propagates, chained to the original.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Third-party exceptions are retried when the policy names them and propagate as
+       themselves; ``classify`` defaults to ``None``.
     """
 
     name: str = "call"
@@ -92,9 +113,9 @@ class Resilience:
     deadline: float | None = attrs.field(default=None, validator=_optional_positive)
     attempt_timeout: float | AdaptiveTimeout | None = None
     clock: Clock = SYSTEM_CLOCK
-    rng: random.Random = attrs.field(factory=random.Random, eq=False)
+    rng: random.Random = attrs.field(default=_SHARED_RNG, eq=False)
     hooks: Hooks | None = None
-    classify: Classifier = classify_exception
+    classify: Classifier | None = None
 
     async def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Return ``await fn(*args, **kwargs)``, retried and guarded as configured."""
@@ -118,6 +139,19 @@ class Resilience:
         if hooks is not None and hooks.on_give_up is not None:
             hooks.on_give_up(GiveUpEvent(self.name, attempts, error, reason))
 
+    def _stop(
+        self,
+        attempts: int,
+        error: BaseException,
+        original: BaseException,
+        reason: str,
+        why: str,
+    ) -> NoReturn:
+        """Give up with *error* itself: one note (attempts made, why), then raise it."""
+        error.add_note(f"{self.name}: gave up after {attempts} attempt(s): {why}")
+        self._give_up(attempts, error, reason)
+        _reraise(error, original)
+
     def _attempt_limit(self, deadline_at: float | None) -> tuple[float | None, bool]:
         """Return (seconds allowed for the next attempt, whether the deadline is what binds)."""
         timeout = self.attempt_timeout
@@ -137,6 +171,7 @@ class Resilience:
         deadline: Deadline | None,
     ) -> T:
         clock = self.clock
+        policy = self.policy
         breaker = self.breaker
         hooks = self.hooks
         budget = self.budget
@@ -154,7 +189,7 @@ class Resilience:
         attempt = 0
         waited = 0.0
         previous: float | None = None
-        last: AutodocsError | None = None
+        last: BaseException | None = None
         while True:
             attempt += 1
             if hooks is not None and hooks.on_attempt is not None:
@@ -162,7 +197,16 @@ class Resilience:
             if breaker is not None:
                 try:
                     permit = breaker.acquire()
-                except AutodocsError as refused:
+                except CircuitOpenError as refused:
+                    if last is not None and not isinstance(last, AutodocsError):
+                        self._stop(
+                            attempt - 1,
+                            last,
+                            last,
+                            "circuit_open",
+                            f"circuit '{breaker.name}' is open "
+                            f"(retry after {refused.retry_after:.1f} s)",
+                        )
                     self._give_up(attempt, refused, "circuit_open")
                     raise refused from last
             # -- one attempt ------------------------------------------------------------------
@@ -182,6 +226,14 @@ class Resilience:
                 if limit <= 0:
                     if breaker is not None:
                         breaker.release_unused(permit)
+                    if last is not None and not isinstance(last, AutodocsError):
+                        self._stop(
+                            attempt - 1,
+                            last,
+                            last,
+                            "deadline",
+                            f"the deadline{_of(deadline_total)} passed",
+                        )
                     expired = DeadlineExceeded(
                         self.name, deadline=deadline_total, attempts=attempt - 1
                     )
@@ -217,44 +269,226 @@ class Resilience:
                 if breaker is not None:
                     breaker.release(permit, error)
                 raise error
-            classified = error if isinstance(error, AutodocsError) else self.classify(error)
+            current: BaseException = error
+            if self.classify is not None and not isinstance(error, AutodocsError):
+                translated = self.classify(error)
+                if translated is not None:
+                    current = translated
+            verdict = policy.verdict(current)
             if breaker is not None:
-                breaker.release(permit, classified if classified is not None else error)
-            if classified is None:
-                self._give_up(attempt, error, "not_retryable")
-                raise error
-            last = classified
-            allowed = self.policy.attempts_for(classified)
+                breaker.release(permit, current, retried=verdict is not False)
+            last = current
+            if verdict is False:
+                self._stop(attempt, current, error, "not_retryable", "not retryable")
+            allowed = policy.backoff_for(current).attempts
             if attempt >= allowed:
-                classified.add_note(f"{self.name}: gave up after {attempt} attempt(s)")
-                self._give_up(attempt, classified, "attempts" if allowed > 1 else "not_retryable")
-                _reraise(classified, error)
-            backoff = self.policy.backoff_for(classified)
-            delay = backoff.delay(attempt, self.rng, previous)
-            asked = _retry_after(classified)
-            if asked is not None:
-                # The server said when to come back: that replaces our guess (capped).
-                delay = min(asked, self.policy.max_retry_after)
+                if allowed > 1:
+                    self._stop(attempt, current, error, "attempts", "attempts exhausted")
+                self._stop(attempt, current, error, "not_retryable", "not retryable")
+            delay = policy.delay_for(current, attempt, self.rng, previous, verdict=verdict)
             if deadline_at is not None and clock.now() + delay >= deadline_at:
-                if isinstance(classified, RateLimited):
+                if isinstance(current, RateLimited):
                     # The server told us when to come back, and that is past our deadline:
                     # fail now with the rate-limit error, which carries retry_after.
-                    classified.add_note(f"{self.name}: Retry-After exceeds the time left")
-                    self._give_up(attempt, classified, "deadline")
-                    _reraise(classified, error)
+                    self._stop(
+                        attempt, current, error, "deadline", "Retry-After exceeds the time left"
+                    )
+                if not isinstance(current, AutodocsError):
+                    self._stop(
+                        attempt,
+                        current,
+                        error,
+                        "deadline",
+                        f"the next attempt would start after the deadline{_of(deadline_total)}",
+                    )
                 expired = DeadlineExceeded(self.name, deadline=deadline_total, attempts=attempt)
                 self._give_up(attempt, expired, "deadline")
-                raise expired from classified
+                raise expired from current
             if budget is not None and not budget.try_acquire_retry():
+                if not isinstance(current, AutodocsError):
+                    self._stop(attempt, current, error, "budget", "retry budget exhausted")
                 spent = RetryBudgetExhausted(
                     breaker.name if breaker is not None else self.name,
                     attempts=attempt,
-                    last_error=classified.error_type,
+                    last_error=current.error_type,
                 )
                 self._give_up(attempt, spent, "budget")
-                raise spent from classified
+                raise spent from current
             if hooks is not None and hooks.on_retry is not None:
-                hooks.on_retry(RetryEvent(self.name, attempt, delay, waited, classified))
+                hooks.on_retry(RetryEvent(self.name, attempt, delay, waited, current))
             await clock.sleep(delay)
             waited += delay
             previous = delay
+
+
+def _of(total: float | None) -> str:
+    return f" of {total:.3f} s" if total is not None else ""
+
+
+@functools.lru_cache(maxsize=64)
+def _short_policy(
+    on: RetryOn, attempts: int, wait_initial: float, wait_max: float, jitter: Jitter
+) -> RetryPolicy:
+    # Building and validating a policy costs ~12 µs; retry() is often called with the same
+    # arguments, so the policy is reused (bounded: at most 64 kept).
+    return RetryPolicy(default=Backoff(attempts, wait_initial, wait_max, jitter), on=on)
+
+
+def _seconds(value: float | _dt.timedelta | None) -> float | None:
+    return value.total_seconds() if isinstance(value, _dt.timedelta) else value
+
+
+def retrying(
+    *,
+    on: RetryOn,
+    attempts: int = 5,
+    deadline: float | _dt.timedelta | None = None,
+    wait_initial: float = 0.1,
+    wait_max: float = 5.0,
+    jitter: Jitter = Jitter.FULL,
+    breaker: CircuitBreaker | None = None,
+    budget: RetryBudget | None = None,
+    attempt_timeout: float | AdaptiveTimeout | None = None,
+    name: str = "retry",
+    hooks: Hooks | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+) -> Resilience:
+    """Return a :class:`Resilience` that retries exactly what *on* names (also a decorator).
+
+    ``@retrying(on=MyError, attempts=5)`` decorates an async function; ``retrying(...).call(fn)``
+    runs one call. Every keyword is optional except *on*.
+
+    Args:
+        on: What to retry: an exception class, a tuple of them, or a predicate
+            ``(exc) -> bool | float`` (a number is the wait to use, in seconds).
+        attempts: Attempts in total, the first included (1 means never retry).
+        deadline: Total time allowed per call (attempts and waits), seconds or a timedelta.
+        wait_initial: Delay before the first retry, before jitter, in seconds.
+        wait_max: No wait is ever longer than this, in seconds.
+        jitter: How the waits are randomised (full jitter by default).
+        breaker: A circuit breaker shared by every call to the same upstream.
+        budget: A retry budget shared by every call to the same upstream.
+        attempt_timeout: Seconds allowed per attempt (a cut attempt is an
+            :class:`~autodocs_core.errors.UpstreamTimeout`, retried only if *on* names it).
+        name: The operation's name in notes, events and errors.
+        hooks: Event callbacks.
+        clock: Time source.
+        rng: Randomness for jitter.
+
+    Raises:
+        ValueError: When a number is out of range.
+        TypeError: When *on* is neither an exception class, a tuple of them nor a callable.
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        # (an unhashable argument raises TypeError: caught below)
+        policy = _short_policy(on, attempts, wait_initial, wait_max, jitter)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable on= (e.g. a list by mistake): validate uncached
+        policy = RetryPolicy(default=Backoff(attempts, wait_initial, wait_max, jitter), on=on)
+    return Resilience(
+        name=name,
+        policy=policy,
+        breaker=breaker,
+        budget=budget,
+        deadline=_seconds(deadline),
+        attempt_timeout=attempt_timeout,
+        clock=clock,
+        rng=rng if rng is not None else _SHARED_RNG,
+        hooks=hooks,
+    )
+
+
+async def retry(
+    fn: Callable[[*Ts], Awaitable[T]],
+    /,
+    *args: *Ts,
+    on: RetryOn,
+    attempts: int = 5,
+    deadline: float | _dt.timedelta | None = None,
+    wait_initial: float = 0.1,
+    wait_max: float = 5.0,
+    breaker: CircuitBreaker | None = None,
+    budget: RetryBudget | None = None,
+    hooks: Hooks | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+) -> T:
+    """Return ``await fn(*args)``, retrying the errors *on* names (short for :func:`retrying`).
+
+    ::
+
+        api = CircuitBreaker("api")
+        user = await retry(fetch_user, 42, on=ApiError, attempts=5, breaker=api)
+
+    When the call fails for good, the caller's own exception propagates with a note saying
+    how many attempts were made and why it stopped (see :class:`Resilience`). Keyword
+    arguments for *fn*: use :func:`functools.partial`.
+
+    Args:
+        fn: The async callable.
+        *args: Its positional arguments.
+        on: What to retry (see :func:`retrying`).
+        attempts: Attempts in total.
+        deadline: Total time allowed, seconds or a timedelta.
+        wait_initial: Delay before the first retry, in seconds.
+        wait_max: Longest wait, in seconds.
+        breaker: A circuit breaker shared by calls to the same upstream.
+        budget: A retry budget shared by calls to the same upstream.
+        hooks: Event callbacks.
+        clock: Time source.
+        rng: Randomness for jitter.
+
+    .. versionadded:: 0.2.0
+    """
+    settings = (
+        on,
+        attempts,
+        deadline,
+        wait_initial,
+        wait_max,
+        breaker,
+        budget,
+        getattr(fn, "__qualname__", "retry"),
+        hooks,
+        clock,
+        rng,
+    )
+    try:
+        guard = _short_guard(*settings)  # type: ignore[arg-type]
+    except TypeError:  # something unhashable: build it uncached (and validate)
+        guard = _short_guard.__wrapped__(*settings)
+    return await guard._execute(fn, args, {}, None)
+
+
+@functools.lru_cache(maxsize=128)
+def _short_guard(
+    on: RetryOn,
+    attempts: int,
+    deadline: float | _dt.timedelta | None,
+    wait_initial: float,
+    wait_max: float,
+    breaker: CircuitBreaker | None,
+    budget: RetryBudget | None,
+    name: str,
+    hooks: Hooks | None,
+    clock: Clock,
+    rng: random.Random | None,
+) -> Resilience:
+    # A guard is immutable and holds no per-call state, so retry() reuses one per distinct
+    # set of arguments: building and validating it costs ~10 µs, several successful calls'
+    # worth. Bounded (128), so callers that pass a new lambda each time cannot grow it.
+    return retrying(
+        on=on,
+        attempts=attempts,
+        deadline=deadline,
+        wait_initial=wait_initial,
+        wait_max=wait_max,
+        breaker=breaker,
+        budget=budget,
+        name=name,
+        hooks=hooks,
+        clock=clock,
+        rng=rng,
+    )

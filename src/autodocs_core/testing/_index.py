@@ -3,8 +3,11 @@
 It speaks just enough HTTP/1.1 (GET, keep-alive, Content-Length or chunked bodies, optional TLS)
 to serve the JSON API (``/pypi/{name}/json``), the per-version JSON API (404 by default, as the
 mirror these machines reach does), the PEP 691 simple API in JSON (``/simple/{name}/``) and
-PEP 658 metadata files (``/files/{filename}.metadata``). Any request can be answered with a
-:class:`Fault` instead: chosen by a script (the next N requests) or by seeded probabilities.
+PEP 658 metadata files (``/files/{filename}.metadata``) and release files
+(``/files/{filename}``: wheels, sdists) with real ``Range`` support (206 + ``Content-Range``,
+suffix and open ranges, 416). Any request can be answered with a :class:`Fault` instead: chosen
+by a script (the next N requests) or by seeded probabilities. Requests and body bytes are
+counted per path.
 
 It runs inside the caller's event loop (asyncio or trio) and stops with the ``async with`` block.
 Only loopback addresses are used.
@@ -13,6 +16,7 @@ Only loopback addresses are used.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import random
 import re
@@ -39,13 +43,14 @@ FAULT_KINDS = (
     "reset",  # send the headers and part of the body, then reset the connection (RST)
     "close",  # send the headers and part of the body, then close cleanly (FIN)
     "trickle",  # send the body one byte every `delay` seconds
-    "truncate",  # a complete 200 whose JSON body is cut in half
+    "truncate",  # a complete answer whose body is cut in half (JSON; or a file's bytes)
     "garbage",  # a 200 application/json whose body is not JSON
     "invalid_utf8",  # a 200 application/json with bytes that are not UTF-8
     "wrong_type",  # a 200 text/html page
     "huge",  # a 200 JSON body of `size` bytes, streamed without a Content-Length
     "bomb",  # a small gzip body that inflates to `size` bytes
     "redirect",  # 302 to `location` (another host, or itself for a loop)
+    "ignore_range",  # a release file answered 200 with the whole file, whatever the Range
 )
 
 
@@ -165,9 +170,13 @@ class FaultIndex:
             latest version of each project from its ``info``.
         files_url: Base URL the simple API points file URLs at (default: this index).
         ssl_context: Serve HTTPS with this server-side context.
+        files: ``{filename: bytes}`` release files served at ``/files/{filename}`` with
+            ``Range`` support; the simple API lists them (with their sha256 and size) under
+            the project whose escaped name starts their filename.
 
     Attributes:
         requests: Every request received, in order.
+        bytes_sent: Body bytes sent per path (without query).
         url: The base URL (``http://127.0.0.1:PORT``), set once started.
 
     .. versionadded:: 0.1.0
@@ -182,6 +191,7 @@ class FaultIndex:
         metadata: Mapping[str, bytes] | None = None,
         files_url: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        files: Mapping[str, bytes] | None = None,
     ) -> None:
         self.projects = dict(projects or {})
         self.plan = plan or FaultPlan()
@@ -193,7 +203,9 @@ class FaultIndex:
             self.metadata.setdefault(wheel, _metadata_from_info(info))
         self.files_url = files_url
         self.ssl_context = ssl_context
+        self.files = dict(files or {})
         self.requests: list[Request] = []
+        self.bytes_sent: Counter[str] = Counter()
         self._arrived = anyio.Event()
         self.url = ""
         self._tg: anyio.abc.TaskGroup | None = None
@@ -239,6 +251,11 @@ class FaultIndex:
         """Return request counts per path."""
         return Counter(r.path for r in self.requests)
 
+    def served(self, filename: str) -> tuple[int, int]:
+        """Return ``(requests, body bytes sent)`` for the release file *filename*."""
+        path = f"/files/{filename}"
+        return self.count(path), self.bytes_sent[path]
+
     # -- serving ------------------------------------------------------------------------------
 
     async def _handle(self, stream: anyio.abc.ByteStream) -> None:
@@ -274,9 +291,16 @@ class FaultIndex:
         if fault is not None:
             if fault.kind == "slow":
                 await anyio.sleep(fault.delay)
-            elif fault.kind != "trickle":
+            elif fault.kind not in ("trickle", "ignore_range") and not (
+                fault.kind == "truncate" and self._is_file(request)
+            ):
                 return await self._fault(stream, request, fault)
-        status, ctype, body, extra = self._route(request)
+        status, ctype, body, extra = self._route(
+            request, ignore_range=fault is not None and fault.kind == "ignore_range"
+        )
+        if fault is not None and fault.kind == "truncate":
+            body = body[: len(body) // 2]  # the headers (Content-Range too) still claim it all
+        self.bytes_sent[urllib.parse.urlsplit(request.path).path] += len(body)
         if fault is not None and fault.kind == "trickle" and status == 200:
             await self._send_head(stream, 200, ctype, len(body), extra)
             for i in range(len(body)):
@@ -317,7 +341,13 @@ class FaultIndex:
         if body:
             await stream.send(body)
 
-    def _route(self, request: Request) -> tuple[int, str | None, bytes, dict[str, str]]:
+    def _is_file(self, request: Request) -> bool:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(request.path).path)
+        return path.startswith("/files/") and path[len("/files/") :] in self.files
+
+    def _route(
+        self, request: Request, *, ignore_range: bool = False
+    ) -> tuple[int, str | None, bytes, dict[str, str]]:
         path = urllib.parse.urlsplit(request.path).path
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         notfound: tuple[int, str | None, bytes, dict[str, str]] = (
@@ -342,6 +372,9 @@ class FaultIndex:
             if doc is None:
                 return notfound
             return 200, "application/vnd.pypi.simple.v1+json", self._simple(doc), {}
+        if len(parts) == 2 and parts[0] == "files" and parts[1] in self.files:
+            wanted = None if ignore_range else request.headers.get("range")
+            return _ranged(self.files[parts[1]], wanted)
         if len(parts) == 2 and parts[0] == "files" and parts[1].endswith(".metadata"):
             data = self.metadata.get(parts[1].removesuffix(".metadata"))
             if data is None:
@@ -368,6 +401,16 @@ class FaultIndex:
                     "core-metadata": filename in self.metadata,
                 }
             )
+        listed = {f["filename"] for f in files}
+        prefix = re.sub(r"[-_.]+", "_", name).lower() + "-"
+        for filename in self.files:
+            if filename.lower().startswith(prefix) and filename not in listed:
+                files.append({"filename": filename, "url": f"{base}/files/{filename}"})
+        for entry in files:
+            data = self.files.get(entry["filename"])
+            if data is not None:
+                entry["hashes"] = {"sha256": hashlib.sha256(data).hexdigest()}
+                entry["size"] = len(data)
         return json.dumps(
             {
                 "meta": {"api-version": "1.1"},
@@ -414,3 +457,32 @@ class FaultIndex:
         location = fault.location or request.path
         await self._send(stream, 302, None, b"", {"Location": location})
         return True
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _ranged(data: bytes, wanted: str | None) -> tuple[int, str | None, bytes, dict[str, str]]:
+    """Answer a GET of a release file, honouring a single byte range as RFC 9110 §14 says."""
+    ctype = "application/octet-stream"
+    size = len(data)
+    match = _RANGE.fullmatch(wanted.strip()) if wanted else None
+    if match is None or (not match[1] and not match[2]):
+        # No Range, or one we do not support (several ranges): the whole file, as RFC allows.
+        return 200, ctype, data, {"Accept-Ranges": "bytes"}
+    if not match[1]:
+        length = int(match[2])
+        first, last = max(0, size - length), size - 1
+        satisfiable = length > 0 and size > 0
+    else:
+        first = int(match[1])
+        last = min(int(match[2]), size - 1) if match[2] else size - 1
+        satisfiable = first < size and (not match[2] or int(match[2]) >= first)
+    if not satisfiable:
+        return 416, None, b"", {"Content-Range": f"bytes */{size}"}
+    return (
+        206,
+        ctype,
+        data[first : last + 1],
+        {"Content-Range": f"bytes {first}-{last}/{size}", "Accept-Ranges": "bytes"},
+    )

@@ -1,17 +1,18 @@
-"""Turn foreign exceptions and HTTP responses into :mod:`autodocs_core.errors` errors.
+"""Turn httpx and OS exceptions and HTTP statuses into :mod:`autodocs_core.errors` errors.
 
-This is the one place that knows how httpx and the operating system report failures. It does not
-import httpx: it recognises httpx's exceptions only when httpx is already loaded, so the
-resilience layer stays light. DNS failures and refused connections both arrive as
-``httpx.ConnectError``; the chain of causes tells them apart.
+The one place that knows how httpx and the operating system report network failures, and what
+HTTP statuses mean: translation happens here, once, at the I/O edge (``HttpClient`` raises
+only autodocs errors), so that the resilience layer knows nothing of HTTP. DNS failures and
+refused connections both arrive as ``httpx.ConnectError``; the chain of causes tells them apart.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
-import sys
 from collections.abc import Iterator, Mapping
+
+import httpx
 
 from ..errors import (
     AutodocsError,
@@ -27,7 +28,7 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
-from ._backoff import DEFAULT_MAX_RETRY_AFTER, parse_retry_after
+from ..resilience import DEFAULT_MAX_RETRY_AFTER, parse_retry_after
 
 __all__ = ["classify_exception", "classify_response"]
 
@@ -121,8 +122,7 @@ def _classify_os_error(exc: BaseException, url: str | None) -> AutodocsError | N
 
 
 def _classify_httpx(exc: BaseException) -> AutodocsError | None:
-    httpx = sys.modules.get("httpx")
-    if httpx is None or not isinstance(exc, httpx.HTTPError):
+    if not isinstance(exc, httpx.HTTPError):
         return None
     url = _url_of(exc)
     if isinstance(exc, httpx.TimeoutException):
@@ -164,11 +164,14 @@ def _classify_httpx(exc: BaseException) -> AutodocsError | None:
 def classify_exception(exc: BaseException) -> AutodocsError | None:
     """Translate *exc* into an :class:`AutodocsError`, or return ``None`` when it is unknown.
 
-    An :class:`AutodocsError` is returned as it is. httpx errors (when httpx is loaded) and OS
-    errors (timeouts, DNS, refused, reset, TLS) become upstream errors. Anything else (a bug,
-    cancellation) gives ``None``: the caller must let it propagate unchanged.
+    An :class:`AutodocsError` is returned as it is. httpx errors and OS errors (timeouts, DNS,
+    refused, reset, TLS) become upstream errors. Anything else (a bug, cancellation) gives
+    ``None``: the caller must let it propagate unchanged. Pass it as
+    ``Resilience(classify=classify_exception)`` to translate at the retry loop instead.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Moved from :mod:`autodocs_core.resilience` to :mod:`autodocs_core.http`.
     """
     if isinstance(exc, AutodocsError):
         return exc
@@ -190,7 +193,9 @@ def classify_response(
 ) -> AutodocsError | None:
     """Translate an HTTP status into an error; ``None`` for a success (below 400).
 
-    ``Retry-After`` is read (both forms) on 429 and 503 answers.
+    ``Retry-After`` is read (both forms) on 429 and 5xx answers; a value that names no
+    positive wait (garbage, zero, negative, a past date) is ignored, so the retry loop falls
+    back to its computed backoff.
 
     Args:
         status: The HTTP status code.
@@ -200,6 +205,8 @@ def classify_response(
         max_retry_after: Cap on the honoured ``Retry-After``, in seconds.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Moved from :mod:`autodocs_core.resilience` to :mod:`autodocs_core.http`.
     """
     if status < 400:
         return None
