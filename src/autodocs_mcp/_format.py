@@ -88,7 +88,6 @@ class ApiOut(BaseModel):
     missing: list[str]
     skipped_modules: list[SkippedModuleOut]
     warnings: list[str]
-    documentation: str
 
 
 class DependencyOut(BaseModel):
@@ -226,7 +225,6 @@ def api_out(answer: ApiAnswer) -> ApiOut:
         missing=list(answer.missing),
         skipped_modules=[SkippedModuleOut(module=m, reason=r) for m, r in answer.skipped_modules],
         warnings=list(answer.warnings),
-        documentation=answer.documentation,
     )
 
 

@@ -217,10 +217,11 @@ async def _api(settings: Settings, args: argparse.Namespace) -> int:
 
     async with DocsService(settings) as service:
         name, spec = _split_spec(args.package)
-        answer = await service.get_api_reference(
-            name, spec, symbol=args.symbol, query=args.query, max_tokens=args.max_tokens
-        )
-        _emit(api_out(answer).model_dump(mode="json"), answer.documentation, args.json)
+        async with _status(f"Reading the API of {name}", args):
+            answer = await service.get_api_reference(
+                name, spec, symbol=args.symbol, query=args.query, max_tokens=args.max_tokens
+            )
+        _emit(_with_docs(api_out(answer), answer), answer.documentation, args.json)
         for warning in answer.warnings:
             print(f"autodocs: warning: {warning}", file=sys.stderr)
         return EXIT_CODES["partial"] if answer.partial else 0

@@ -236,3 +236,31 @@ def test_verbose_flag_sets_the_log_level(index: FaultIndex) -> None:
     ):
         assert main(argv) == 0
         assert logging.getLogger().level == level
+
+
+def test_api_command(
+    projects: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`autodocs api NAME SYMBOL` prints the reference; --json names the artifact."""
+    from autodocs_core.testing import wheel_filename
+    from tests.apiref.test_service import httpx_wheel
+
+    wheel = wheel_filename("httpx", "0.28.1")
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(
+            FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")})
+        ) as server,
+    ):
+        for var in list(os.environ):
+            if var.startswith("AUTODOCS_"):
+                monkeypatch.delenv(var)
+        monkeypatch.setenv("AUTODOCS_INDEX_URL", server.url)
+        monkeypatch.setenv("AUTODOCS_CACHE_DIR", str(tmp_path / "cache"))
+        assert main(["api", "httpx", "httpx.Client.get"]) == 0
+        assert "Send a GET request" in capsys.readouterr().out
+        assert main(["api", "httpx==0.28.1", "--query", "timeout", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+    assert data["artifact"] == wheel and data["version"] == "0.28.1"
+    assert data["documentation"] and data["entries"]

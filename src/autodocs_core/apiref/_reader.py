@@ -9,24 +9,31 @@ huge package answers with what is ready (a partial reference, labelled).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+import attrs
 
 from ..errors import NotFoundError
 from ..pypi import IndexClient, SimplePage
 from ..resilience import SYSTEM_CLOCK, Clock, Deadline, SingleFlight
-from ._archive import ArchiveContents, ArchiveLimits, read_archive
+from ..http import RangeBody
+from ._archive import DEFAULT_LIMITS, ArchiveContents, RangeFetcher, read_archive
 from ._artifact import choose_artifact
 from ._extract import extract_api
 from ._model import ApiIndex, Artifact
+from ._zip import ArchiveLimits
 
 __all__ = ["ApiReader"]
 
 EXTRACT_RESERVE = 0.5
 """Seconds of the deadline kept back after extraction stops, to render and answer."""
+
+LARGE_PACKAGE_MODULES = 400
+"""Above this many code files, only the modules a query names are parsed (PERFORMANCE.md:
+parsing all of torch's 2,477 modules takes tens of seconds); the answer is labelled partial."""
 
 
 class ApiReader:
@@ -49,18 +56,22 @@ class ApiReader:
     ) -> None:
         self.index = index
         self.clock = clock
-        self.limits = limits if limits is not None else ArchiveLimits()
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
         self._flight: SingleFlight[ApiIndex] = SingleFlight()
         self.bytes_read = 0
         self.artifacts_read = 0
 
-    def _fetcher(self, artifact: Artifact, deadline: Deadline) -> Callable[..., object]:
-        async def fetch(start: int | None, end: int | None):  # type: ignore[no-untyped-def]
+    def _fetcher(self, artifact: Artifact, deadline: Deadline) -> RangeFetcher:
+        async def fetch(start: int | None, end: int | None) -> RangeBody:
             body = await self.index.fetch_range(
                 artifact.url,
                 start=start,
                 end=end,
-                max_bytes=self.limits.max_read_bytes,
+                max_bytes=(
+                    self.limits.max_download_bytes
+                    if start is None and end is None
+                    else self.limits.max_read_bytes
+                ),
                 deadline=deadline,
             )
             self.bytes_read += len(body.data)
@@ -72,16 +83,12 @@ class ApiReader:
         self, name: str, version: str, page: SimplePage, deadline: Deadline
     ) -> str | None:
         """Return ``METADATA`` of *name* *version* read from its wheel's tail, or ``None``."""
-        artifact = choose_artifact(
-            page.files, name=name, version=version, page_url=page.url, wheels_only=True
-        )
+        wheels = [f for f in page.files if str(f.get("filename", "")).endswith(".whl")]
+        artifact = choose_artifact(wheels, name=name, version=version, page_url=page.url)
         if artifact is None:
             return None
         contents = await read_archive(
-            self._fetcher(artifact, deadline),  # type: ignore[arg-type]
-            artifact,
-            limits=self.limits,
-            metadata_only=True,
+            self._fetcher(artifact, deadline), artifact, limits=self.limits, metadata_only=True
         )
         return contents.metadata
 
@@ -120,10 +127,7 @@ class ApiReader:
                 suggestions=("Ask get_package_docs for the README and metadata instead.",),
             )
         contents = await read_archive(
-            self._fetcher(artifact, deadline),  # type: ignore[arg-type]
-            artifact,
-            limits=self.limits,
-            wanted=wanted,
+            self._fetcher(artifact, deadline), artifact, limits=self.limits
         )
         self.artifacts_read += 1
         return await self._extract(name, version, artifact, contents, deadline, wanted)
@@ -154,16 +158,22 @@ class ApiReader:
                 return True
             return False
 
+        code_files = sum(1 for m in contents.members if m.endswith((".py", ".pyi")))
+        focus = wanted if wanted and code_files > LARGE_PACKAGE_MODULES else None
         try:
-            return await anyio.to_thread.run_sync(
+            index = await anyio.to_thread.run_sync(
                 lambda: extract_api(
                     name,
                     version,
                     artifact,
                     contents.members,
-                    wanted=wanted if contents.partial else None,
+                    wanted=focus,
                     should_stop=should_stop,
                 )
             )
         finally:
             stop.set()
+        if contents.dropped:
+            notes = f"{len(contents.dropped)} file(s) of the archive were left out (limits)."
+            index = attrs.evolve(index, notes=(*index.notes, notes))
+        return index

@@ -1,0 +1,221 @@
+"""API reference end to end: DocsService over a loopback index that serves real wheels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autodocs_core.config import Settings
+from autodocs_core.errors import CacheError
+from autodocs_core.service import DocsService
+from autodocs_core.testing import FakeClock, FaultIndex, wheel_filename
+
+from .builders import make_zip
+
+pytestmark = pytest.mark.anyio
+
+CLIENT = b'''"""A tiny HTTP client, shaped like httpx."""
+
+from typing import Literal
+
+HttpVersion = Literal["HTTP/1.1", "HTTP/2"]
+
+
+class Timeout:
+    """Timeout configuration.
+
+    Args:
+        timeout: Seconds for every phase.
+        connect: Seconds to establish a connection.
+    """
+
+    def __init__(self, timeout: float = 5.0, *, connect: float | None = None) -> None:
+        self.timeout = timeout
+
+
+class Client:
+    """An HTTP client with connection pooling.
+
+    Example:
+        >>> client = Client(timeout=10.0)
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout | float = 5.0,
+        proxy: str | None = None,
+        http_version: HttpVersion = "HTTP/1.1",
+    ) -> None:
+        self.timeout = timeout
+
+    def get(self, url: str, *, params: dict[str, str] | None = None) -> "Response":
+        """Send a GET request.
+
+        Args:
+            url: The URL.
+            params: Query parameters.
+        """
+        raise NotImplementedError
+
+
+class Response:
+    """An HTTP response."""
+
+    status_code: int
+'''
+
+INIT = b'''"""httpx (a test double)."""
+
+from ._client import Client, HttpVersion, Response, Timeout
+
+__all__ = ["Client", "HttpVersion", "Response", "Timeout"]
+'''
+
+
+def httpx_wheel(version: str, *, with_metadata: bool = True) -> bytes:
+    """A pure wheel of the fake httpx *version*: two modules and its dist-info."""
+    members = {"httpx/__init__.py": INIT, "httpx/_client.py": CLIENT}
+    if with_metadata:
+        members[f"httpx-{version}.dist-info/METADATA"] = (
+            f"Metadata-Version: 2.1\nName: httpx\nVersion: {version}\nSummary: From the wheel\n"
+            "Requires-Dist: anyio\n\nThe long description from the wheel.\n"
+        ).encode()
+    members[f"httpx-{version}.dist-info/RECORD"] = b""
+    return make_zip(members)
+
+
+def service_for(index: FaultIndex, tmp_path: Path, **settings: Any) -> DocsService:
+    return DocsService(
+        Settings(index_url=index.url, cache_dir=str(tmp_path / "cache"), **settings),
+        clock=FakeClock(),
+    )
+
+
+async def test_symbol_lookup_reads_the_wheel_once_then_serves_from_cache(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """A dotted symbol is answered from the exact release's wheel, then from the cache."""
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        async with service_for(index, tmp_path) as service:
+            answer = await service.get_api_reference("httpx", symbol="httpx.Client.get")
+            requests, sent = index.served(wheel)
+            again = await service.get_api_reference("httpx", "==0.28.1", symbol="httpx.Client")
+        assert index.served(wheel) == (requests, sent)  # the second answer read nothing
+    assert (answer.version, answer.artifact) == ("0.28.1", wheel)
+    assert answer.artifact_sha256 and len(answer.artifact_sha256) == 64
+    assert answer.entries[0] == "httpx.Client.get"
+    assert "params" in answer.documentation and "Send a GET request" in answer.documentation
+    assert requests == 1 and sent == len(httpx_wheel("0.28.1"))  # a small wheel: read whole
+    assert (answer.from_cache, again.from_cache) == (False, True)
+    assert again.entries[0] == "httpx.Client"
+
+
+async def test_a_parameter_the_version_lacks_is_named_with_the_nearest(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """Asking for `Client(proxies=...)` on a version that has `proxy` says so explicitly."""
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        async with service_for(index, tmp_path) as service:
+            answer = await service.get_api_reference("httpx", query="Client(proxies=...)")
+    assert answer.missing and "proxies" in answer.missing[0] and "proxy" in answer.missing[0]
+    assert "proxies" in answer.documentation
+
+
+async def test_docs_with_a_query_rank_api_entries_with_the_readme(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """get_docs with a query answers from the API and the README in one list."""
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        async with service_for(index, tmp_path) as service:
+            plain = await service.get_docs("httpx", max_tokens=2000)
+            asked = await service.get_docs("httpx", query="Timeout connect", max_tokens=2000)
+    assert "Timeout" in asked.documentation and "connect" in asked.documentation
+    assert "Seconds to establish a connection" in asked.documentation
+    assert "Seconds to establish a connection" not in plain.documentation  # no query: README
+
+
+async def test_docs_still_answer_when_the_api_cannot_be_read(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """No readable artifact: get_docs with a query answers from the README, with a warning."""
+    async with FaultIndex(projects) as index, service_for(index, tmp_path) as service:
+        answer = await service.get_docs("httpx", query="timeouts", max_tokens=1000)
+    assert answer.version == "0.28.1" and answer.documentation
+    assert any("No API reference" in w for w in answer.warnings)
+
+
+async def test_metadata_comes_from_the_wheel_when_the_index_publishes_none(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """An older release with no per-version JSON and no PEP 658 file: METADATA from the tail."""
+    old = "0.27.0"
+    assert old in projects["httpx"]["releases"]
+    wheel = wheel_filename("httpx", old)
+    async with FaultIndex(projects, files={wheel: httpx_wheel(old)}) as index:
+        assert wheel not in index.metadata  # the index has no .metadata file for it
+        async with service_for(index, tmp_path) as service:
+            answer = await service.get_docs("httpx", f"=={old}", max_tokens=1000)
+        requests, _ = index.served(wheel)
+    assert answer.version == old
+    assert "From the wheel" in answer.documentation
+    assert requests == 1  # one read of the file's tail
+
+
+async def test_offline_without_a_cached_reference_says_so(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """Offline mode: a reference never read is a CacheError that names offline mode."""
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        async with service_for(index, tmp_path) as service:
+            await service.get_docs("httpx", "==0.28.1")  # docs cached, API not
+        async with service_for(index, tmp_path, offline=True) as service:
+            with pytest.raises(CacheError) as raised:
+                await service.get_api_reference("httpx", "==0.28.1", symbol="httpx.Client")
+    assert raised.value.details["offline"] is True
+
+
+@pytest.mark.parametrize("symbol", ["not a symbol", "a..b", "x" * 400, "1abc"])
+async def test_bad_symbols_are_refused_before_any_request(
+    projects: dict[str, Any], tmp_path: Path, symbol: str
+) -> None:
+    """A symbol that is not a dotted Python name is invalid input; nothing is fetched."""
+    from autodocs_core.errors import InvalidInputError
+
+    async with FaultIndex(projects) as index, service_for(index, tmp_path) as service:
+        with pytest.raises(InvalidInputError):
+            await service.get_api_reference("httpx", symbol=symbol)
+    assert index.count() == 0
+
+
+async def test_mcp_tool(
+    projects: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MCP tool answers from the same service: structured fields, the text once."""
+    pytest.importorskip("mcp")
+    from mcp import Client
+
+    from autodocs_mcp.server import build_server
+
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        settings = Settings(index_url=index.url, cache_dir=str(tmp_path / "cache"))
+        server = build_server(service_factory=lambda: DocsService(settings, clock=FakeClock()))
+        async with Client(server) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            result = await client.call_tool(
+                "get_api_reference", {"package_name": "httpx", "symbol": "httpx.Timeout"}
+            )
+    assert "get_api_reference" in tools
+    assert not result.is_error
+    data = result.structured_content
+    assert data["artifact"] == wheel and data["entries"][0] == "httpx.Timeout"
+    assert "documentation" not in data and "connect" in result.content[0].text
+    json.dumps(data)  # plain JSON
