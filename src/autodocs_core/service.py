@@ -177,6 +177,7 @@ class DocsService:
             memory_entries=settings.memory_cache_entries,
             clock=clock,
             versions_ttl=settings.versions_ttl,
+            index_url=settings.index_url,
         )
         self.http = HttpClient(
             settings.http_config(), credentials=settings.credentials(), transport=transport
