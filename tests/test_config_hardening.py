@@ -53,7 +53,7 @@ class TestNetrc:
         assert "hunter2" not in json.dumps(error.to_payload())
 
     def test_the_default_entry_never_goes_to_the_public_index(self, tmp_path: Path) -> None:
-        """The netrc "default" credentials are used for a configured index only, bound to its host."""
+        """A netrc "default" entry is used for a configured index only, bound to its host."""
         path = tmp_path / "netrc"
         path.write_text("default login me password hunter2\n")
         public = Settings.from_env({"AUTODOCS_NETRC": str(path)})
