@@ -93,6 +93,8 @@ _TOKEN_SHAPES = re.compile(
     r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|pypi-[A-Za-z0-9_-]{16,}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
 )
+_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|sk-|AKIA|xox|pypi-|eyJ")
+_SECRET_HINT = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth")
 # NAME=value where the name says secret (a .env or config line); for quoted fragments of files
 # also "NAME: value" (YAML), which in prose ("credentials: set ...") would eat a word.
 _SECRET_NAME = (
@@ -155,10 +157,25 @@ def redact_text(text: str) -> str:
 
     .. versionadded:: 0.2.0
     """
-    text = _USERINFO.sub(rf"\1{REDACTED}@", text)
-    text = _SECRET_PARAM.sub(rf"\1{REDACTED}", text)
-    text = _TOKEN_SHAPES.sub(REDACTED, text)
-    return _SECRET_ASSIGNMENT.sub(rf"\1{REDACTED}", text)
+    # Cheap checks first: most texts hold no URL, no '=' and no token prefix, and then cost
+    # no substitution at all.
+    if "://" in text and "@" in text:
+        text = _USERINFO.sub(_keep_scheme, text)
+    if "=" in text:
+        text = _SECRET_PARAM.sub(_keep_name, text)
+        if _SECRET_HINT.search(text):
+            text = _SECRET_ASSIGNMENT.sub(_keep_name, text)
+    if _TOKEN_HINT.search(text):
+        text = _TOKEN_SHAPES.sub(REDACTED, text)
+    return text
+
+
+def _keep_scheme(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{REDACTED}@"
+
+
+def _keep_name(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{REDACTED}"
 
 
 FRAGMENT_CHARS = 40
