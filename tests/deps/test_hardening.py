@@ -359,3 +359,34 @@ def test_an_unreadable_file_yields_a_partial_result(
     result = scan_dependencies(tmp_path)
     assert [d.name for d in result.succeeded] == ["attrs"]
     assert any("cannot be read" in f.error.error for f in result.failed)
+
+
+# -- the line index that replaced the per-dependency text scan --------------------------------
+
+
+@given(names=st.lists(st.from_regex(r"\A[a-z][a-z0-9-]{0,10}[a-z0-9]\Z"), min_size=1, max_size=30))
+def test_reported_lines_match_where_each_dependency_is_written(names: list[str]) -> None:
+    """For any dependency list, each dependency's line is the line that declares it first."""
+    from autodocs_core.deps._parsers import parse_pyproject
+
+    specs = [f"{n}>={i}" for i, n in enumerate(names)]
+    text = "[project]\nname = 'x'\ndependencies = [\n" + "".join(f'  "{s}",\n' for s in specs)
+    text += "]\n"
+    result = parse_pyproject(text, source="pyproject.toml")
+    first = {}
+    for i, spec in enumerate(specs):
+        first.setdefault(spec, i + 4)
+    assert [d.line for d in result.deps] == [first[s] for s in specs]
+
+
+def test_query_secrets_in_a_valid_requirement_url_are_redacted(tmp_path: Path) -> None:
+    """A direct-URL dependency keeps its URL, minus user:password@ and ?token= values."""
+    write(
+        tmp_path,
+        "requirements.txt",
+        "pkg @ https://bob:hunter22@h.example/p.whl?token=tok3n999&x=1\nattrs\n",
+    )
+    result = scan_dependencies(tmp_path)
+    pkg = next(d for d in result.succeeded if d.name == "pkg")
+    assert pkg.location == "https://***@h.example/p.whl?token=***&x=1"
+    assert "hunter22" not in shown(result) and "tok3n999" not in shown(result)
