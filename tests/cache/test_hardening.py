@@ -209,3 +209,15 @@ async def test_deeply_nested_cache_values_are_misses() -> None:
     raw = json.dumps({"schema": SCHEMA_VERSION, "key": key, "stored_at": "nan", "value": {}})
     await store.put(key, raw.encode())
     assert await DocsCache(store, index_url=A).get_project("attrs") is None
+
+
+def test_writes_never_follow_a_planted_directory_symlink_outside(tmp_path: Path) -> None:
+    """A key directory replaced by a symlink to elsewhere: the write fails soft, nothing lands."""
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    cache.mkdir()
+    outside.mkdir()
+    (cache / "v2").symlink_to(outside, target_is_directory=True)
+    store = DiskStore(cache)
+    assert run(store.put, "v2/x/docs/a/1", b"value") is False
+    assert list(outside.rglob("*")) == []
+    assert run(store.stats).degraded is not None

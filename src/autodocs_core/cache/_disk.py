@@ -183,6 +183,14 @@ class DiskStore:
         )
         tmp: str | None = None
         try:
+            # A directory of the key planted as a symlink must not carry our writes elsewhere
+            # (checked before mkdir, which would create directories behind the link).
+            current = self.root
+            for part in path.parent.relative_to(self.root).parts:
+                current = current / part
+                if current.is_symlink():
+                    self.degraded = "a cache subdirectory is a symlink; not written through it"
+                    return False
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
             with os.fdopen(fd, "wb") as f:
