@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import certifi
 import pytest
 
 from autodocs_core.config import ENV_VARS, Settings
@@ -13,7 +14,7 @@ GOOD = {
     "AUTODOCS_INDEX_USERNAME": "me",
     "AUTODOCS_INDEX_PASSWORD": "PA55-xyz",
     "AUTODOCS_NETRC": "/dev/null/netrc",
-    "AUTODOCS_CA_BUNDLE": "/etc/ssl/ca.pem",
+    "AUTODOCS_CA_BUNDLE": certifi.where(),  # checked at start-up: a real PEM bundle
     "AUTODOCS_MAX_RESPONSE_BYTES": "2048",
     "AUTODOCS_DEADLINE": "7.5",
     "AUTODOCS_MAX_CONNECTIONS": "4",
@@ -26,6 +27,9 @@ GOOD = {
     "AUTODOCS_OFFLINE": "yes",
     "AUTODOCS_MAX_CONCURRENCY": "3",
     "AUTODOCS_OPERATOR_TOOLS": "1",
+    "AUTODOCS_LOG_LEVEL": "info",
+    "AUTODOCS_SHUTDOWN_GRACE": "2.5",
+    "AUTODOCS_ALLOW_BROAD_ROOTS": "1",
 }
 
 
@@ -39,7 +43,7 @@ def test_every_documented_variable_is_read() -> None:
         index_username="me",
         index_password="PA55-xyz",
         netrc_file="/dev/null/netrc",
-        ca_bundle="/etc/ssl/ca.pem",
+        ca_bundle=certifi.where(),
         max_response_bytes=2048,
         deadline=7.5,
         max_connections=4,
@@ -52,6 +56,9 @@ def test_every_documented_variable_is_read() -> None:
         offline=True,
         max_concurrency=3,
         operator_tools=True,
+        log_level="INFO",
+        shutdown_grace=2.5,
+        allow_broad_roots=True,
     )
     assert s.cache_path() == "/tmp/autodocs-cache"
     assert Settings().cache_path().endswith("autodocs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,14 +33,19 @@ async def service(
     *,
     plan: FaultPlan | None = None,
     clock: FakeClock | None = None,
+    reuse: FaultIndex | None = None,
     **settings: Any,
 ) -> AsyncIterator[tuple[DocsService, FaultIndex]]:
+    """A service over a fresh fault index, or over *reuse* (the cache is keyed by index URL)."""
     metadata = {
         "attrs-25.4.0-py3-none-any.whl": (
             FIXTURES / "attrs-25.4.0-py3-none-any.whl.metadata"
         ).read_bytes()
     }
-    async with FaultIndex(projects, plan=plan, metadata=metadata) as index:
+    async with contextlib.AsyncExitStack() as stack:
+        index = reuse or await stack.enter_async_context(
+            FaultIndex(projects, plan=plan, metadata=metadata)
+        )
         cfg = Settings(
             index_url=index.url, cache_dir=str(tmp_path / "cache"), read_timeout=0.5, **settings
         )
@@ -67,13 +73,15 @@ async def test_pinned_version_survives_a_restart_with_no_request(
     projects: dict[str, Any], tmp_path: Path
 ) -> None:
     """An exact pin already on disk is served by a new service without touching the index."""
-    async with service(projects, tmp_path) as (svc, _):
+    async with service(projects, tmp_path) as (svc, index):
         first = await svc.get_docs("attrs", "==25.4.0")
         assert first.version == "25.4.0" and not first.from_cache
-    async with service(projects, tmp_path) as (svc, index):
+    before = index.count()
+    # same index URL (now closed: any request would fail), same cache directory
+    async with service(projects, tmp_path, reuse=index) as (svc, index):
         again = await svc.get_docs("attrs", "25.4")
         assert again.version == "25.4.0" and again.from_cache
-        assert index.count() == 0
+        assert index.count() == before
         assert "resolved from `25.4`" in again.documentation
 
 
@@ -111,15 +119,16 @@ async def test_offline_mode_never_touches_the_network(
     projects: dict[str, Any], tmp_path: Path
 ) -> None:
     """Offline: cached answers work, misses are a clear error, and no request is made."""
-    async with service(projects, tmp_path) as (svc, _):
+    async with service(projects, tmp_path) as (svc, index):
         await svc.get_docs("cattrs")
-    async with service(projects, tmp_path, offline=True) as (svc, index):
+    before = index.count()
+    async with service(projects, tmp_path, offline=True, reuse=index) as (svc, index):
         assert (await svc.get_docs("cattrs")).from_cache
         with pytest.raises(CacheError) as info:
             await svc.get_docs("pytest")
         with pytest.raises(CacheError):
             await svc.get_docs("cattrs", "==23.1.1")
-        assert index.count() == 0
+        assert index.count() == before
     assert "AUTODOCS_OFFLINE" in info.value.message
 
 

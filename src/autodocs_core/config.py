@@ -7,16 +7,18 @@ range; nothing is silently clamped.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import stat
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 
 from .errors import ConfigError, redact_url
-from .http import Credentials, HttpConfig, split_userinfo
-from .pypi import DEFAULT_INDEX_URL, IndexConfig
+from .http import Credentials, HttpConfig, make_ssl_context, split_userinfo
+from .pypi import DEFAULT_INDEX_URL, IndexConfig, normalize_index_url
 
 __all__ = ["ENV_VARS", "Settings"]
 
@@ -49,8 +51,16 @@ class Settings:
             readiness, metrics, cache statistics, cache refresh) to MCP clients. Off by default:
             every listed tool costs tokens in every conversation, and these serve operators
             (who have the CLI and the HTTP endpoints).
+        log_level: ``AUTODOCS_LOG_LEVEL``: level of the server's log lines.
+        shutdown_grace: ``AUTODOCS_SHUTDOWN_GRACE``: seconds in-flight calls get on shutdown.
+        allow_broad_roots: ``AUTODOCS_ALLOW_BROAD_ROOTS``: let clients scan the file system
+            root, system directories or a whole home directory (see
+            :func:`~autodocs_core.deps.check_scan_root`).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``log_level``, ``shutdown_grace`` and ``allow_broad_roots``; the CA bundle, the netrc
+       file and the cache directory are checked when the settings are read.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -71,6 +81,9 @@ class Settings:
     offline: bool = False
     max_concurrency: int = 10
     operator_tools: bool = False
+    log_level: str = "WARNING"
+    shutdown_grace: float = 10.0
+    allow_broad_roots: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,8 +98,17 @@ class Settings:
             raw = env.get(var)
             if raw is not None and raw.strip() != "":
                 values[field] = parse(var, raw.strip())
+            elif raw is not None and var in _BLANK_IS_AN_ERROR:
+                raise ConfigError(
+                    f"{var} is set but empty",
+                    details={"variable": var},
+                    suggestions=(f"Unset {var}, or give it a value.",),
+                )
         settings = cls(**values)
         IndexConfig(url=settings.index_url)  # validates the URL, naming the variable
+        # Read the netrc file now, so that a broken one stops start-up with a config error
+        # (exit 2) instead of failing later, when the service is built.
+        settings.credentials()
         return settings
 
     def http_config(self) -> HttpConfig:
@@ -104,13 +126,25 @@ class Settings:
         return IndexConfig(url=self.index_url, deadline=self.deadline)
 
     def credentials(self) -> Credentials | None:
-        """Return the index credentials (configuration first, then netrc), if any."""
+        """Return the index credentials (configuration first, then netrc), if any.
+
+        A netrc ``default`` entry is used only for a configured (non-public) index: it is
+        never sent to the public index.
+
+        Raises:
+            ConfigError: The netrc file cannot be read or parsed (naming ``AUTODOCS_NETRC``).
+        """
+        try:
+            public = normalize_index_url(self.index_url) == normalize_index_url(DEFAULT_INDEX_URL)
+        except (ValueError, ConfigError):
+            public = False
         return Credentials.find(
             self.index_url,
             token=self.index_token,
             username=self.index_username,
             password=self.index_password,
             netrc_file=self.netrc_file,
+            netrc_default=not public,
         )
 
     def cache_path(self) -> str:
@@ -176,6 +210,65 @@ def _text(var: str, raw: str) -> str:
     return raw
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_BLANK_IS_AN_ERROR = frozenset({"AUTODOCS_SHUTDOWN_GRACE", "AUTODOCS_LOG_LEVEL"})
+_MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
+
+
+def _log_level(var: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in _LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(
+            f"{var}={raw[:40]!r} is invalid: expected one of {', '.join(_LOG_LEVELS)}",
+            details={"variable": var, "value": raw[:40], "allowed": list(_LOG_LEVELS)},
+            suggestions=(f"Set {var} to one of {', '.join(_LOG_LEVELS)}, or unset it.",),
+        )
+    return level
+
+
+def _absolute_dir(var: str, raw: str) -> str:
+    path = os.path.expanduser(_text(var, raw))
+    if not os.path.isabs(path):
+        raise ConfigError(
+            f"{var}={raw[:80]!r} is invalid: expected an absolute path",
+            details={"variable": var, "value": raw[:80]},
+            suggestions=(
+                f"Give {var} an absolute path (a relative one would depend on the directory "
+                "the server happens to start in).",
+            ),
+        )
+    return raw
+
+
+def _ca_bundle(var: str, raw: str) -> str:
+    path = os.path.expanduser(_text(var, raw))
+
+    def refuse(reason: str) -> ConfigError:
+        return ConfigError(
+            f"{var}={raw[:80]!r} is invalid: {reason}",
+            details={"variable": var, "value": raw[:80], "reason": reason},
+            suggestions=(
+                f"Point {var} at a PEM file of CA certificates, or unset it to use the "
+                "operating system's trust store.",
+            ),
+        )
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise refuse(f"the file cannot be found ({exc.strerror or type(exc).__name__})") from None
+    # a FIFO or device would block or never end when the TLS library reads it
+    if not stat.S_ISREG(st.st_mode):
+        raise refuse("not a regular file")
+    if st.st_size > _MAX_CA_BUNDLE_BYTES:
+        raise refuse(f"larger than {_MAX_CA_BUNDLE_BYTES} bytes")
+    try:
+        make_ssl_context(path)
+    except ConfigError:
+        raise refuse("not a PEM file of CA certificates") from None
+    return raw
+
+
 def _url(var: str, raw: str) -> str:
     clean, _, _ = split_userinfo(_text(var, raw))
     if not clean.startswith(("http://", "https://")):
@@ -193,18 +286,21 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "index_username": ("AUTODOCS_INDEX_USERNAME", _text),
     "index_password": ("AUTODOCS_INDEX_PASSWORD", _text),
     "netrc_file": ("AUTODOCS_NETRC", _text),
-    "ca_bundle": ("AUTODOCS_CA_BUNDLE", _text),
+    "ca_bundle": ("AUTODOCS_CA_BUNDLE", _ca_bundle),
     "max_response_bytes": ("AUTODOCS_MAX_RESPONSE_BYTES", _number(int, 1024, 1 << 30)),
     "deadline": ("AUTODOCS_DEADLINE", _number(float, 0.5, 300.0)),
     "max_connections": ("AUTODOCS_MAX_CONNECTIONS", _number(int, 1, 100)),
     "connect_timeout": ("AUTODOCS_CONNECT_TIMEOUT", _number(float, 0.1, 60.0)),
     "read_timeout": ("AUTODOCS_READ_TIMEOUT", _number(float, 0.1, 300.0)),
-    "cache_dir": ("AUTODOCS_CACHE_DIR", _text),
+    "cache_dir": ("AUTODOCS_CACHE_DIR", _absolute_dir),
     "cache_max_bytes": ("AUTODOCS_CACHE_MAX_BYTES", _number(int, 1 << 20, 1 << 40)),
     "memory_cache_entries": ("AUTODOCS_MEMORY_CACHE_ENTRIES", _number(int, 1, 100_000)),
     "versions_ttl": ("AUTODOCS_VERSIONS_TTL", _number(float, 0.0, 30 * 86400.0)),
     "offline": ("AUTODOCS_OFFLINE", _flag),
     "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
     "operator_tools": ("AUTODOCS_OPERATOR_TOOLS", _flag),
+    "log_level": ("AUTODOCS_LOG_LEVEL", _log_level),
+    "shutdown_grace": ("AUTODOCS_SHUTDOWN_GRACE", _number(float, 0.0, 300.0)),
+    "allow_broad_roots": ("AUTODOCS_ALLOW_BROAD_ROOTS", _flag),
 }
 """Settings field -> (environment variable, parser)."""

@@ -39,6 +39,7 @@ upstream answers, so it counts as a success for a half-open probe.
 from __future__ import annotations
 
 import math
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal
@@ -66,6 +67,8 @@ __all__ = [
     "UpstreamServerError",
     "UpstreamTimeout",
     "VersionNotFoundError",
+    "redact_fragment",
+    "redact_text",
     "redact_url",
 ]
 
@@ -75,29 +78,143 @@ BreakerOutcome = Literal["failure", "success", "ignore"]
 _Details = Mapping[str, Any]
 
 
+# user:password@ (or token@) in the authority of a URL, anywhere in a text; greedy up to the
+# last "@" of the authority, since a password may hold an unencoded "@".
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^/?#\s]*@")
+# A query or fragment parameter whose name says it carries a secret (?token=, &api_key=,
+# sig=, X-Amz-Signature=, client_secret=, password=, ...): the value is replaced.
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;#][\w.-]{0,40}?(?:token|key|secret|sig|pass|pwd|auth|credential|session)"
+    r"[\w.-]{0,40}=)[^&#\s'\"<>]*"
+)
+# Well-known token shapes (GitHub, OpenAI-style, AWS access keys, Slack, JWTs, PyPI tokens).
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}"
+    r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|pypi-[A-Za-z0-9_-]{16,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
+)
+_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|sk-|AKIA|xox|pypi-|eyJ")
+_SECRET_HINT = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth")
+# NAME=value where the name says secret (a .env or config line); for quoted fragments of files
+# also "NAME: value" (YAML), which in prose ("credentials: set ...") would eat a word.
+_SECRET_NAME = (
+    r"(?i)(\b[\w.-]{0,40}(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|private[_-]?key"
+    r"|credential|auth)[\w.-]{0,40}[\"']?\s*"
+)
+_SECRET_ASSIGNMENT = re.compile(_SECRET_NAME + r"=\s*)[^\s,;&]+")
+_SECRET_COLON = re.compile(_SECRET_NAME + r"[=:]\s*)[^\s,;&]+")
+# Long mixed letter-and-digit runs look like keys; used for quoted fragments of files only.
+_HIGH_ENTROPY = re.compile(r"(?<![\w+/=-])(?=[\w+/=-]*\d)(?=[\w+/=-]*[A-Za-z])[\w+/=-]{24,}")
+
+REDACTED = "***"
+"""What a redacted secret is replaced with."""
+
+
 def redact_url(url: str) -> str:
-    """Return *url* with any user name and password replaced by ``***``.
+    """Return *url* with its user name, password and secret query parameters replaced by ``***``.
 
     Credentials must never reach logs or error messages. Unparseable input is returned with
-    everything before the last ``@`` of its authority removed.
+    everything before the last ``@`` of its authority removed. Query parameters whose name says
+    they carry a secret (``token``, ``access_token``, ``api_key``, ``sig``, ``password`` and the
+    like) keep their name and lose their value.
 
     Args:
         url: Any URL-like string.
 
     Returns:
         The same URL without credentials.
+
+    .. versionchanged:: 0.2.0
+       Secret query parameters are redacted too.
     """
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         scheme, sep, rest = url.partition("://")
         if sep and "@" in rest.split("/", 1)[0]:
-            return f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return url
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}"))
+            url = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return _SECRET_PARAM.sub(rf"\1{REDACTED}", url)
+    if "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        url = urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}"))
+    return _SECRET_PARAM.sub(rf"\1{REDACTED}", url)
+
+
+def redact_text(text: str) -> str:
+    """Return *text* with every credential it holds replaced by ``***``.
+
+    Redacts the user name and password of every URL found anywhere in the text, the values of
+    secret-named query parameters, ``NAME=value`` assignments whose name says secret, and
+    well-known token shapes (GitHub, PyPI, AWS, Slack, JWT). Every error message, detail,
+    suggestion and log line passes through here (:class:`AutodocsError` applies it on
+    construction and again in :meth:`AutodocsError.to_payload`).
+
+    Args:
+        text: Any text (an error message, a line of a file, a log message).
+
+    Returns:
+        The text with secrets replaced; the rest unchanged. Idempotent.
+
+    .. versionadded:: 0.2.0
+    """
+    # Cheap checks first: most texts hold no URL, no '=' and no token prefix, and then cost
+    # no substitution at all.
+    if "://" in text and "@" in text:
+        text = _USERINFO.sub(_keep_scheme, text)
+    if "=" in text:
+        text = _SECRET_PARAM.sub(_keep_name, text)
+        if _SECRET_HINT.search(text):
+            text = _SECRET_ASSIGNMENT.sub(_keep_name, text)
+    if _TOKEN_HINT.search(text):
+        text = _TOKEN_SHAPES.sub(REDACTED, text)
+    return text
+
+
+def _keep_scheme(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{REDACTED}@"
+
+
+def _keep_name(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{REDACTED}"
+
+
+FRAGMENT_CHARS = 40
+"""Longest quote of an untrusted file's line in an error (after redaction)."""
+
+
+def redact_fragment(text: str, limit: int = FRAGMENT_CHARS) -> str:
+    """Return a short, redacted quote of an untrusted line, for error details.
+
+    Everything :func:`redact_text` removes is removed, and so is any long run of mixed letters
+    and digits (it may be a key); then the result is cut to *limit* characters (an ellipsis
+    marks the cut). Redaction happens before the cut, so a secret is never half-shown.
+
+    Args:
+        text: The offending line.
+        limit: Most characters kept.
+
+    Returns:
+        The quote, at most *limit* characters plus an ellipsis.
+
+    .. versionadded:: 0.2.0
+    """
+    text = " ".join(text[: 64 * 1024].split())  # one line; bounded work on a huge line
+    text = _SECRET_COLON.sub(rf"\1{REDACTED}", redact_text(text))
+    text = _HIGH_ENTROPY.sub(REDACTED, text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    """Redact every string inside a JSON-like value (bounded depth)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if depth > 6:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, depth + 1) for v in value]
+    return value
 
 
 def _details(kwargs: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -144,31 +261,39 @@ class AutodocsError(Exception):
         suggestions: Iterable[str] | None = None,
         recovery_actions: Iterable[str] | None = None,
     ) -> None:
+        # Redacted once here (so str(), repr() and log lines are clean) and again in
+        # to_payload() (callers may replace fields after construction).
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
-        self.details: dict[str, Any] = dict(details or {})
-        self.suggestions: tuple[str, ...] = (
-            tuple(suggestions) if suggestions is not None else self.default_suggestions
+        self.details: dict[str, Any] = _scrub(dict(details or {}))
+        self.suggestions: tuple[str, ...] = tuple(
+            redact_text(s)
+            for s in (suggestions if suggestions is not None else self.default_suggestions)
         )
-        self.recovery_actions: tuple[str, ...] = (
-            tuple(recovery_actions)
-            if recovery_actions is not None
-            else self.default_recovery_actions
+        self.recovery_actions: tuple[str, ...] = tuple(
+            redact_text(s)
+            for s in (
+                recovery_actions if recovery_actions is not None else self.default_recovery_actions
+            )
         )
 
     def to_payload(self) -> dict[str, Any]:
         """Return the error as the JSON-compatible payload the tools send to clients.
+
+        Every string in it is passed through :func:`redact_text`: this is the choke point that
+        keeps credentials out of what clients, logs and metrics see.
 
         Returns:
             A dict with exactly the keys ``error``, ``error_type``, ``details``, ``suggestions``
             and ``recovery_actions``.
         """
         return {
-            "error": self.message,
+            "error": redact_text(self.message),
             "error_type": self.error_type,
-            "details": dict(self.details),
-            "suggestions": list(self.suggestions),
-            "recovery_actions": list(self.recovery_actions),
+            "details": _scrub(dict(self.details)),
+            "suggestions": [redact_text(s) for s in self.suggestions],
+            "recovery_actions": [redact_text(s) for s in self.recovery_actions],
         }
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
+import anyio.from_thread
 import anyio.to_thread
 import attrs
 import httpx
@@ -252,6 +253,7 @@ class DocsService:
             memory_entries=settings.memory_cache_entries,
             clock=clock,
             versions_ttl=settings.versions_ttl,
+            index_url=settings.index_url,
         )
         self.http = HttpClient(
             settings.http_config(), credentials=settings.credentials(), transport=transport
@@ -667,8 +669,16 @@ class DocsService:
             environment: Marker environment overrides.
         """
         with self.metrics.track("scan_dependencies"):
+            # The scanner polls check_cancelled: a cancelled call stops its worker thread at
+            # the next poll instead of burning a core until the scan ends.
             return await anyio.to_thread.run_sync(
-                functools.partial(scan_dependencies, path, root=root, environment=environment)
+                functools.partial(
+                    scan_dependencies,
+                    path,
+                    root=root,
+                    environment=environment,
+                    cancel=anyio.from_thread.check_cancelled,
+                )
             )
 
     # -- operations --------------------------------------------------------------------------

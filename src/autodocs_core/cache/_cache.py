@@ -1,15 +1,23 @@
-"""The documentation cache: a memory LRU in front of a store, keyed by name + version + schema.
+"""The documentation cache: a memory LRU before a store, keyed by index, kind, name and version.
 
 - Documentation of a released version never changes: cached without expiry (bounded by size).
 - A project's version list (what "latest" or ">=2" resolves to) is fresh for ``versions_ttl``;
   older copies are still returned (marked by their age) so callers can serve them stale when the
   index cannot be reached.
 - Every entry records its key and the cache schema; a foreign or outdated entry is a miss.
+- Keys are made in one place, :func:`cache_key`: the schema version, a hash of the index URL
+  (credentials and trailing slash removed), the content kind, the name and the version. What
+  was fetched from one index is never served for another (a private index shadowing a public
+  name is the case that matters). A new kind is one line in :data:`KINDS`.
+- A stored-at time in the future (a writer with a wrong clock, a planted entry) counts as
+  stored now at the latest: such an entry ages like any other instead of staying fresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import urllib.parse
 from collections import OrderedDict
 from typing import Any, TypeVar
@@ -20,14 +28,23 @@ from packaging.utils import canonicalize_version
 from .._serde import structure, unstructure
 from ..docs import PackageDocs
 from ..errors import AutodocsError
-from ..pypi import ProjectIndex
+from ..pypi import DEFAULT_INDEX_URL, ProjectIndex, normalize_index_url
 from ..resilience import SYSTEM_CLOCK, Clock
 from ._store import CacheStore, StoreStats, under
 
-__all__ = ["SCHEMA_VERSION", "CacheStats", "Cached", "DocsCache"]
+__all__ = ["KINDS", "SCHEMA_VERSION", "CacheStats", "Cached", "DocsCache", "cache_key"]
 
-SCHEMA_VERSION = 1
-"""Bumped whenever the cached value formats change; older entries become misses."""
+SCHEMA_VERSION = 2
+"""Bumped whenever the cached value formats or keys change; older entries become misses.
+
+2: keys carry the index and the content kind (0.2.0).
+"""
+
+KINDS: dict[str, tuple[type[Any], bool]] = {
+    "docs": (PackageDocs, True),
+    "project": (ProjectIndex, False),
+}
+"""Content kind -> (value class, whether entries are per version). One line per kind."""
 
 T = TypeVar("T")
 
@@ -74,14 +91,43 @@ class CacheStats:
     memory_only: bool
 
 
-def _docs_key(name: str, version: str) -> str:
-    # "2.0" and "2.0.0" are one version (PEP 440): one key
-    canonical = str(canonicalize_version(version))
-    return f"v{SCHEMA_VERSION}/docs/{name}/{urllib.parse.quote(canonical, safe='')}"
+def index_id(index_url: str) -> str:
+    """Return the short stable id of an index in cache keys (credentials do not count).
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        normal = normalize_index_url(index_url)
+    except AutodocsError:
+        normal = index_url.strip().rstrip("/")
+    return hashlib.sha256(normal.encode()).hexdigest()[:16]
 
 
-def _project_key(name: str) -> str:
-    return f"v{SCHEMA_VERSION}/projects/{name}"
+def cache_key(index_url: str, kind: str, name: str, version: str | None = None) -> str:
+    """Return the key of one cache entry: the only place keys are made.
+
+    Args:
+        index_url: The index the content came from.
+        kind: A content kind of :data:`KINDS`.
+        name: The normalised package name.
+        version: The version, for per-version kinds (PEP 440 spellings of one version, such as
+            ``2.0`` and ``2.0.0``, share a key).
+
+    Raises:
+        ValueError: An unknown kind, or a version missing or given where it does not belong.
+
+    .. versionadded:: 0.2.0
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown cache kind {kind!r}")
+    per_version = KINDS[kind][1]
+    if per_version != (version is not None):
+        raise ValueError(f"cache kind {kind!r} {'needs' if per_version else 'takes no'} version")
+    key = f"v{SCHEMA_VERSION}/{index_id(index_url)}/{kind}/{name}"
+    if version is not None:
+        canonical = str(canonicalize_version(version))
+        key += "/" + urllib.parse.quote(canonical, safe="")
+    return key
 
 
 class DocsCache:
@@ -96,8 +142,11 @@ class DocsCache:
         memory_bytes: Most (serialised) bytes kept in memory.
         clock: Time source (wall clock for ages).
         versions_ttl: Seconds a version list stays fresh.
+        index_url: The index the cached content comes from (part of every key).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *index_url*: entries from another index are misses.
     """
 
     def __init__(
@@ -108,8 +157,10 @@ class DocsCache:
         memory_bytes: int = 64 * 1024 * 1024,
         clock: Clock = SYSTEM_CLOCK,
         versions_ttl: float = 3600.0,
+        index_url: str = DEFAULT_INDEX_URL,
     ) -> None:
         self.store = store
+        self.index_url = index_url
         self.memory_entries = memory_entries
         self.memory_bytes = memory_bytes
         self._objects: OrderedDict[str, tuple[Any, float, int]] = OrderedDict()
@@ -135,7 +186,10 @@ class DocsCache:
             self._object_bytes -= old[2]
 
     def _cached(self, value: Any, stored_at: float) -> Cached:
-        return Cached(value, stored_at, max(0.0, self.clock.wall() - stored_at))
+        now = self.clock.wall()
+        # A stored-at time in the future is clamped to now: the entry then ages normally.
+        stored_at = min(stored_at, now)
+        return Cached(value, stored_at, now - stored_at)
 
     async def _get(self, key: str, cls: type[T]) -> Cached | None:
         held = self._objects.get(key)
@@ -153,9 +207,12 @@ class DocsCache:
                 raise ValueError("foreign entry")
             value = structure(entry["value"], cls)
             stored_at = float(entry["stored_at"])
-        except (ValueError, KeyError, TypeError, AttributeError, AutodocsError):
+            if not math.isfinite(stored_at):
+                raise ValueError("stored_at is not a time")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, AutodocsError):
             await self.store.delete(key)
             return None
+        stored_at = min(stored_at, self.clock.wall())  # see _cached
         self._remember(key, value, stored_at, len(raw))
         return self._cached(value, stored_at)
 
@@ -182,29 +239,55 @@ class DocsCache:
             self.hits += 1
         return found
 
+    def key(self, kind: str, name: str, version: str | None = None) -> str:
+        """Return the key of *kind* content of *name* (*version*) from this cache's index."""
+        return cache_key(self.index_url, kind, name, version)
+
+    async def get(self, kind: str, name: str, version: str | None = None) -> Cached | None:
+        """Return the cached *kind* content of *name* (*version*), or ``None``.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._count(await self._get(self.key(kind, name, version), KINDS[kind][0]))
+
+    async def put(self, kind: str, name: str, version: str | None, value: Any) -> bool:
+        """Store *kind* content; ``False`` when only the memory level took it.
+
+        .. versionadded:: 0.2.0
+        """
+        return await self._put(self.key(kind, name, version), value)
+
     async def get_docs(self, name: str, version: str) -> Cached | None:
         """Return the cached documentation of *name* *version* (never expires)."""
-        return self._count(await self._get(_docs_key(name, version), PackageDocs))
+        return await self.get("docs", name, version)
 
     async def put_docs(self, docs: PackageDocs) -> bool:
         """Store documentation; ``False`` when only the memory level took it."""
-        return await self._put(_docs_key(docs.name, docs.version), docs)
+        return await self.put("docs", docs.name, docs.version, docs)
 
     async def get_project(self, name: str) -> Cached | None:
         """Return the cached version list of *name*, fresh or not (check ``is_fresh``)."""
-        return self._count(await self._get(_project_key(name), ProjectIndex))
+        return await self.get("project", name)
 
     def is_fresh(self, cached: Cached) -> bool:
         """Whether a cached version list is younger than ``versions_ttl``."""
-        return cached.age < self.versions_ttl
+        return 0.0 <= cached.age < self.versions_ttl
 
     async def put_project(self, project: ProjectIndex) -> bool:
         """Store a version list."""
-        return await self._put(_project_key(project.name), project)
+        return await self.put("project", project.name, None, project)
 
     async def refresh(self, name: str | None = None) -> int:
-        """Drop everything cached for *name* (all versions), or everything; return the count."""
-        prefixes = [f"v{SCHEMA_VERSION}/docs/{name}", _project_key(name)] if name else [""]
+        """Drop everything cached for *name* (all versions, every kind), or everything.
+
+        Returns:
+            How many entries were dropped.
+        """
+        if name is None:
+            prefixes = [""]
+        else:
+            index = index_id(self.index_url)
+            prefixes = [f"v{SCHEMA_VERSION}/{index}/{kind}/{name}" for kind in KINDS]
         count = 0
         for prefix in prefixes:
             doomed = [k for k in self._objects if under(k, prefix)]

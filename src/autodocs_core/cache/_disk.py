@@ -9,28 +9,93 @@ is removed.
 An unwritable or vanished directory, a full disk, or any other OS error never raises: the write
 reports failure, the store marks itself degraded (``stats().degraded`` says why) and the cache
 keeps working from memory.
+
+The directory may be shared, so its contents are untrusted: entries are opened with
+``O_NOFOLLOW | O_NONBLOCK`` and must be regular files (checked with ``fstat`` after opening),
+reads are capped, the walk never follows symlinks, and a symlink, FIFO or device in place of an
+entry is a miss (and removed), never a hang or an unbounded read. Temporary files left by a
+writer killed mid-write count in the byte budget and are removed once older than
+:data:`STALE_TEMP_SECONDS`. Times in the future (a wrong clock) are clamped to now.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import math
 import os
 import re
+import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio.to_thread
 
 from ._store import StoreStats, under
 
-__all__ = ["DiskStore"]
+__all__ = ["MAX_ENTRY_BYTES", "STALE_TEMP_SECONDS", "DiskStore"]
 
 _FORMAT = "autodocs-cache-entry-1"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._+!%-]+(/[A-Za-z0-9._+!%-]+)*")
 _SUFFIX = ".entry"
+_TEMP_PREFIX = ".tmp-"
+_HEADER_BYTES = 4096
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+"""Largest entry read back (a bigger file is not one of ours: a miss, removed)."""
+
+STALE_TEMP_SECONDS = 600.0
+"""Age after which a temporary file is taken as left by a killed writer and removed."""
+
+
+class _NotAnEntry(Exception):
+    """The path is not a regular file we could have written (symlink, FIFO, device, too big)."""
+
+
+def _open_entry(path: Path, limit: int) -> bytes:
+    """Read at most *limit* bytes of a regular file, never following a symlink or blocking.
+
+    Raises:
+        FileNotFoundError: No such file.
+        _NotAnEntry: A symlink, a special file, or larger than *limit*.
+        OSError: Anything else.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a symlink
+            raise _NotAnEntry("symlink") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotAnEntry("not a regular file")
+        if st.st_size > limit:
+            raise _NotAnEntry("too large")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise _NotAnEntry("grew past the limit")
+        return data
+    finally:
+        os.close(fd)
 
 
 class DiskStore:
@@ -38,14 +103,28 @@ class DiskStore:
 
     Args:
         root: The cache directory (created when missing).
-        max_bytes: Total size above which the least recently used entries are removed.
+        max_bytes: Total size above which the least recently used entries are removed
+            (temporary files of unfinished writes count too).
+        max_entry_bytes: Largest entry file read back.
+        clock: Wall-clock time source (file ages).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *max_entry_bytes* and *clock*; hostile entries are misses, never hangs.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, max_bytes: int = 512 * 1024 * 1024):
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_bytes: int = 512 * 1024 * 1024,
+        max_entry_bytes: int = MAX_ENTRY_BYTES,
+        clock: Callable[[], float] = time.time,
+    ):
         self.root = Path(root)
         self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.clock = clock
         self.degraded: str | None = None
         self._approx_bytes: int | None = None
 
@@ -59,14 +138,17 @@ class DiskStore:
     def _read(self, key: str) -> bytes | None:
         path = self._path(key)
         try:
-            with open(path, "rb") as f:
-                header = f.readline(4096)
-                data = f.read()
+            raw = _open_entry(path, self.max_entry_bytes + _HEADER_BYTES)
         except FileNotFoundError:
+            return None
+        except _NotAnEntry:
+            self._remove(path)
             return None
         except OSError as exc:
             self.degraded = f"cannot read the cache directory: {exc.strerror or exc}"
             return None
+        newline = raw.find(b"\n", 0, _HEADER_BYTES)
+        header, data = (raw[:newline], raw[newline + 1 :]) if newline >= 0 else (raw, b"")
         try:
             meta = json.loads(header)
             valid = (
@@ -75,7 +157,7 @@ class DiskStore:
                 and meta.get("size") == len(data)
                 and meta.get("sha256") == hashlib.sha256(data).hexdigest()
             )
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             valid = False
         if not valid:
             self._remove(path)
@@ -92,7 +174,7 @@ class DiskStore:
                     "format": _FORMAT,
                     "key": key,
                     "size": len(value),
-                    "created": time.time(),
+                    "created": self.clock(),
                     "sha256": hashlib.sha256(value).hexdigest(),
                 },
                 separators=(",", ":"),
@@ -101,8 +183,16 @@ class DiskStore:
         )
         tmp: str | None = None
         try:
+            # A directory of the key planted as a symlink must not carry our writes elsewhere
+            # (checked before mkdir, which would create directories behind the link).
+            current = self.root
+            for part in path.parent.relative_to(self.root).parts:
+                current = current / part
+                if current.is_symlink():
+                    self.degraded = "a cache subdirectory is a symlink; not written through it"
+                    return False
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
                 f.write(value)
@@ -142,21 +232,49 @@ class DiskStore:
         with contextlib.suppress(OSError):
             path.unlink()
 
-    def _entries(self) -> list[tuple[float, int, Path]]:
-        found = []
+    def _walk(self) -> tuple[list[tuple[float, int, Path]], int]:
+        """Return the entries (mtime clamped to now, size, path) and the bytes of live temp files.
+
+        Never follows symlinks; counts only regular files; removes temporary files older than
+        :data:`STALE_TEMP_SECONDS` (a writer killed mid-write leaves them behind).
+        """
+        found: list[tuple[float, int, Path]] = []
+        temp_bytes = 0
         if not self.root.is_dir():
-            return []
-        for path in self.root.rglob("*" + _SUFFIX):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            found.append((st.st_mtime, st.st_size, path))
-        return found
+            return [], 0
+        now = self.clock()
+        for directory, _dirs, names in os.walk(self.root, followlinks=False):
+            for name in names:
+                is_entry = name.endswith(_SUFFIX)
+                is_temp = name.startswith(_TEMP_PREFIX)
+                if not (is_entry or is_temp):
+                    continue
+                path = Path(directory) / name
+                try:
+                    st = path.lstat()
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    if is_entry:  # a symlink or special file posing as an entry
+                        self._remove(path)
+                    continue
+                mtime = min(st.st_mtime, now)
+                if is_temp:
+                    if now - mtime > STALE_TEMP_SECONDS:
+                        self._remove(path)
+                    else:
+                        temp_bytes += st.st_size
+                    continue
+                found.append((mtime, st.st_size, path))
+        return found, temp_bytes
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        return self._walk()[0]
 
     def _evict(self) -> None:
-        entries = sorted(self._entries())
-        total = sum(size for _, size, _ in entries)
+        entries, temp_bytes = self._walk()
+        entries.sort()
+        total = sum(size for _, size, _ in entries) + temp_bytes
         for _, size, path in entries:
             if total <= self.max_bytes:
                 break
@@ -176,18 +294,21 @@ class DiskStore:
         return count
 
     def _stats(self) -> StoreStats:
-        entries = self._entries()
-        total = sum(size for _, size, _ in entries)
+        entries, temp_bytes = self._walk()
+        total = sum(size for _, size, _ in entries) + temp_bytes
         self._approx_bytes = total
+        now = self.clock()
         oldest: float | None = None
         for _, _, path in entries:
             try:
-                with open(path, "rb") as f:
-                    created = json.loads(f.readline(4096)).get("created")
-            except (OSError, ValueError, AttributeError):
+                head = _open_entry(path, self.max_entry_bytes + _HEADER_BYTES)[:_HEADER_BYTES]
+                created = json.loads(head.split(b"\n", 1)[0]).get("created")
+            except (OSError, _NotAnEntry, ValueError, AttributeError, RecursionError):
                 continue
-            if isinstance(created, int | float) and (oldest is None or created < oldest):
-                oldest = float(created)
+            if isinstance(created, int | float) and math.isfinite(created):
+                created = min(float(created), now)  # a future time is not "oldest": clamp
+                if oldest is None or created < oldest:
+                    oldest = created
         return StoreStats(len(entries), total, self.degraded, oldest)
 
     # -- the CacheStore protocol -----------------------------------------------------------

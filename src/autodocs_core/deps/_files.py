@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 
-__all__ = ["MAX_FILE_BYTES", "SafeReader", "ScanRefused"]
+__all__ = ["MAX_FILE_BYTES", "SafeReader", "ScanRefused", "check_scan_root"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Largest dependency file read."""
@@ -80,6 +80,16 @@ class SafeReader:
                 directory), over the size cap, binary (NUL bytes) or not UTF-8.
         """
         resolved = self.resolve(path)
+        try:
+            return self._read(resolved)
+        except OSError as exc:
+            # unreadable (permissions, vanished, I/O error): this file only, never the scan
+            raise ScanRefused(
+                f"cannot be read ({exc.strerror or type(exc).__name__})",
+                "Check the file's permissions.",
+            ) from None
+
+    def _read(self, resolved: Path) -> str:
         st = resolved.stat()
         if not stat.S_ISREG(st.st_mode):
             raise ScanRefused("not a regular file", "Point the scan at regular text files.")
@@ -106,3 +116,99 @@ class SafeReader:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ScanRefused("not UTF-8 text", "Save the file as UTF-8.") from None
+
+
+# Directories a scan root may never be (or lie inside, for the pseudo and system trees): the
+# whole file system, system directories, and anyone's home directory as a whole.
+_SYSTEM_TREES = ("/proc", "/sys", "/dev", "/etc", "/boot", "/run", "/private/etc")
+_SYSTEM_DIRS = (
+    "/",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/local",
+    "/usr/share",
+    "/opt",
+    "/srv",
+    "/mnt",
+    "/media",
+    "/tmp",
+    "/root",
+    "/var",
+    "/home",
+    "/Users",
+    "/Volumes",
+    "/System",
+    "/Library",
+    "/Applications",
+    "/private",
+    "/private/var",
+    "/private/tmp",
+)
+
+
+def check_scan_root(
+    path: str | os.PathLike[str], *, allow_broad: bool, home: str | os.PathLike[str] | None = None
+) -> Path:
+    """Refuse a scan root that would expose far more than one project.
+
+    A client (an MCP client's declared roots, a path argument) must not turn a dependency scan
+    into a way to read the machine: the file system root, system directories (``/etc``,
+    ``/usr``, ``/proc`` and the like, or anything inside the pseudo and configuration trees), a
+    home directory as a whole and the directories holding home directories are refused unless
+    the operator allows broad roots (``AUTODOCS_ALLOW_BROAD_ROOTS``). A project directory inside
+    the home directory is fine.
+
+    Args:
+        path: The proposed root.
+        allow_broad: The operator's setting (``Settings.allow_broad_roots``).
+        home: The home directory (default: the current user's).
+
+    Returns:
+        The resolved root.
+
+    Raises:
+        InvalidInputError: The root does not exist, or is too broad (and not allowed).
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        resolved = Path(path).expanduser().resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise InvalidInputError(
+            "The scan root does not exist or cannot be resolved",
+            suggestions=("Declare the project's own directory as the root.",),
+        ) from None
+    if allow_broad:
+        return resolved
+    home_dir = Path(home).expanduser().resolve() if home is not None else _home()
+    posix = resolved.as_posix()
+    broad = (
+        resolved == Path(resolved.anchor)
+        or posix in _SYSTEM_DIRS
+        or any(posix == t or posix.startswith(t + "/") for t in _SYSTEM_TREES)
+        or (home_dir is not None and (resolved == home_dir or resolved in home_dir.parents))
+    )
+    if broad:
+        raise InvalidInputError(
+            "The scan root is too broad: the whole file system, a system directory or a home "
+            "directory as a whole is not scanned",
+            details={"setting": "AUTODOCS_ALLOW_BROAD_ROOTS"},
+            suggestions=(
+                "Declare the project's own directory as the root.",
+                "An operator who really wants this can set AUTODOCS_ALLOW_BROAD_ROOTS=1.",
+            ),
+        )
+    return resolved
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (OSError, RuntimeError, KeyError):
+        return None

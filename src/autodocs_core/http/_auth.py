@@ -65,14 +65,21 @@ class Credentials:
         username: str | None = None,
         password: str | None = None,
         netrc_file: str | Path | None = None,
+        netrc_default: bool = False,
     ) -> Credentials | None:
         """Return credentials for *index_url*'s origin, or ``None``.
 
         By priority: a token, a user name and password (given, or in the URL), then the
-        ``netrc`` entry for the host.
+        ``netrc`` entry for the host. The netrc ``default`` entry (meant for "any other host")
+        is used only when *netrc_default* is true, which the settings allow only for a
+        configured private index: it is never sent to the public index.
 
         Raises:
-            ConfigError: When the netrc file exists but cannot be parsed.
+            ConfigError: When the netrc file exists but cannot be read or parsed (it names
+                ``AUTODOCS_NETRC``; the file's contents are never quoted).
+
+        .. versionchanged:: 0.2.0
+           *netrc_default*; the ``default`` entry is no longer used unless asked for.
         """
         from ._client import origin_of
 
@@ -84,17 +91,32 @@ class Credentials:
         password = password or url_password
         if username and password:
             return cls(origin, username, password)
-        path = Path(netrc_file).expanduser() if netrc_file else Path.home() / ".netrc"
-        if not path.is_file():
-            return None
         try:
-            entry = netrc.netrc(str(path)).authenticators(origin[1])
-        except (netrc.NetrcParseError, OSError) as exc:
+            path = Path(netrc_file).expanduser() if netrc_file else Path.home() / ".netrc"
+            if not path.is_file():
+                return None
+            if path.stat().st_size > 1024 * 1024:
+                raise ValueError("larger than 1 MiB")
+            parsed = netrc.netrc(str(path))
+        except (netrc.NetrcParseError, OSError, ValueError, RuntimeError, KeyError) as exc:
+            # UnicodeDecodeError (a binary file) is a ValueError; NetrcParseError's message
+            # quotes the offending token, so only its class is reported.
+            shown = str(netrc_file or "~/.netrc")[:200]
             raise ConfigError(
-                f"The netrc file {str(path)!r} could not be parsed",
-                details={"setting": "netrc", "path": str(path), "reason": type(exc).__name__},
-                suggestions=("Fix the netrc file's syntax, or remove it.",),
+                f"AUTODOCS_NETRC: the netrc file {shown!r} could not be read or parsed",
+                details={
+                    "variable": "AUTODOCS_NETRC",
+                    "setting": "netrc",
+                    "path": shown,
+                    "reason": type(exc).__name__,
+                },
+                suggestions=(
+                    "Fix the netrc file's syntax, or point AUTODOCS_NETRC at another file.",
+                ),
             ) from None
+        entry = parsed.hosts.get(origin[1])
+        if entry is None and netrc_default:
+            entry = parsed.hosts.get("default")
         if entry is None or not entry[2]:
             return None
         login, _account, secret = entry

@@ -187,6 +187,10 @@ class Body:
             raise MalformedResponse(
                 "The index's response is not valid UTF-8", url=self.url
             ) from exc
+        except RecursionError as exc:  # json.loads on deeply nested arrays/objects
+            raise MalformedResponse(
+                "The index's response is nested too deeply to decode", url=self.url
+            ) from exc
         except ValueError as exc:
             raise MalformedResponse(
                 "The index's response is not valid JSON (truncated or not JSON)",

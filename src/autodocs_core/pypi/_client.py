@@ -356,10 +356,11 @@ class IndexClient:
         JSON API, or, where that answers 404 (mirrors often do), from the simple API (PEP 691)
         and the core-metadata file published beside a wheel (PEP 658/714).
         """
-        if version == project.latest.version:
+        wanted = _version_key(version)  # PEP 440: 2024.07.04 is 2024.7.4
+        if version == project.latest.version or wanted == _version_key(project.latest.version):
             return project.latest
         deadline = self._deadline(deadline)
-        release = next((r for r in project.releases if r.version == version), None)
+        release = next((r for r in project.releases if _version_key(r.version) == wanted), None)
         try:
             body = await self._get(
                 self.version_url(project.name, version), ("application/json",), deadline

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from packaging.metadata import parse_email
+from packaging.version import InvalidVersion, Version
 
 from ..errors import MalformedResponse
 from ._models import PackageMetadata, ProjectIndex, Release
@@ -23,6 +25,21 @@ MAX_TEXT = 2_000_000
 
 def _str(value: Any, limit: int = 10_000) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
+
+
+def _version(value: Any) -> str | None:
+    """A version string as the index spells it, without surrounding whitespace."""
+    if not isinstance(value, str):
+        return None
+    version = value.strip()[:100]
+    return version or None
+
+
+def _normal(version: str) -> Version | str:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return version
 
 
 def _strings(value: Any, limit: int = 1000) -> tuple[str, ...]:
@@ -43,11 +60,12 @@ def _urls(value: Any) -> tuple[tuple[str, str], ...]:
 
 def metadata_from_info(name: str, info: Any, *, source: str, url: str) -> PackageMetadata:
     """Build :class:`PackageMetadata` from a JSON API ``info`` block."""
-    if not isinstance(info, Mapping) or not isinstance(info.get("version"), str):
+    version = _version(info.get("version")) if isinstance(info, Mapping) else None
+    if not isinstance(info, Mapping) or version is None:
         raise MalformedResponse("The index's package document has no usable 'info'", url=url)
     return PackageMetadata(
         name=name,
-        version=info["version"][:100],
+        version=version,
         summary=_str(info.get("summary"), 1000),
         description=_str(info.get("description"), MAX_TEXT),
         description_content_type=_str(info.get("description_content_type"), 200),
@@ -69,21 +87,30 @@ def project_from_json(name: str, doc: Any, *, url: str) -> ProjectIndex:
     raw_releases = doc.get("releases")
     releases: list[Release] = []
     if isinstance(raw_releases, Mapping):
-        for version, files in list(raw_releases.items())[:20_000]:
-            if not isinstance(version, str):
+        for raw_version, files in list(raw_releases.items())[:20_000]:
+            version = _version(raw_version)
+            if version is None:
                 continue
             files = [f for f in files if isinstance(f, Mapping)] if isinstance(files, list) else []
             first = files[0] if files else {}
             releases.append(
                 Release(
-                    version=version[:100],
+                    version=version,
                     yanked=bool(files) and all(f.get("yanked") is True for f in files),
                     yanked_reason=_str(first.get("yanked_reason"), 1000),
                     requires_python=_str(first.get("requires_python"), 200),
                     upload_time=_str(first.get("upload_time_iso_8601"), 64),
                 )
             )
-    if not any(r.version == latest.version for r in releases):
+    # The latest version may be spelled differently in 'info' and in 'releases' (2024.07.04
+    # and 2024.7.4 are one PEP 440 version): compare normalised, and keep one spelling, the
+    # one of 'info', so that resolving "latest" finds the metadata already at hand.
+    latest_key = _normal(latest.version)
+    same = [i for i, r in enumerate(releases) if _normal(r.version) == latest_key]
+    if same:
+        for i in same:
+            releases[i] = attrs.evolve(releases[i], version=latest.version)
+    else:
         releases.append(Release(latest.version, latest.yanked, latest.yanked_reason))
     return ProjectIndex(name, latest, tuple(releases))
 
@@ -107,13 +134,13 @@ def metadata_from_core(
 ) -> PackageMetadata:
     """Build :class:`PackageMetadata` from a core-metadata file (RFC 822 style, PEP 566)."""
     raw, _unparsed = parse_email(text)
-    version = raw.get("version")
+    version = _version(raw.get("version"))
     if not version:
         raise MalformedResponse("The core-metadata file has no Version field", url=url)
     urls = raw.get("project_urls") or {}
     return PackageMetadata(
         name=name,
-        version=version[:100],
+        version=version,
         summary=_str(raw.get("summary"), 1000),
         description=_str(raw.get("description"), MAX_TEXT),
         description_content_type=_str(raw.get("description_content_type"), 200),

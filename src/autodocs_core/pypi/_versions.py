@@ -122,8 +122,10 @@ def resolve_version(name: str, releases: Iterable[Release], constraint: str | No
                     "Every release of this package is yanked; pin one with '==' to read it anyway.",
                 ),
             )
-        version, release = pool[-1]
-        return Resolution(str(version), None)
+        _, release = pool[-1]
+        # The index's own spelling (2024.07.04, not 2024.7.4): it is what the project
+        # document's 'info' and the per-version URLs use.
+        return Resolution(release.version, None)
     candidates = parsed if _is_pin(spec) else available
     by_version = {v: r for v, r in candidates}
     matches = sorted(spec.filter(by_version.keys()))
