@@ -418,7 +418,7 @@ class DocsService:
     ) -> tuple[ApiIndex, bool]:
         """The API reference of the found version: cache first, then the released file."""
         name, version = found.docs.name, found.docs.version
-        cached = await self.cache.get_api(name, version)
+        cached = await self.cache.get("apiref", name, version)
         if cached is not None:
             return cached.value, True
         if self.settings.offline:
@@ -430,8 +430,8 @@ class DocsService:
                 suggestions=("Try again when the index is reachable.",),
             )
         api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
-        if not api.partial:
-            await self.cache.put_api(api)
+        if not api.partial:  # a partial reference answers one query; the next may need more
+            await self.cache.put("apiref", name, version, api)
         return api, False
 
     async def get_api_reference(

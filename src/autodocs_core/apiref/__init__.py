@@ -26,6 +26,7 @@ from ._zip import ZipMember as ZipMember
 from ._zip import safe_member_name as safe_member_name
 
 # -- end of the artifact-reading block ---------------------------------------------------------
+from ._reader import ApiReader as ApiReader  # noqa: E402
 
 __all__ = [
     "ENTRY_KINDS",
@@ -45,4 +46,6 @@ __all__ = [
     "importable_path",
     "read_archive",
     "safe_member_name",
+    # the whole read
+    "ApiReader",
 ]

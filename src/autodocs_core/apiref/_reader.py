@@ -20,11 +20,11 @@ from ..errors import NotFoundError
 from ..pypi import IndexClient, SimplePage
 from ..resilience import SYSTEM_CLOCK, Clock, Deadline, SingleFlight
 from ..http import RangeBody
-from ._archive import DEFAULT_LIMITS, ArchiveContents, RangeFetcher, read_archive
+from ._archive import ArchiveContents, RangeFetcher, read_archive
 from ._artifact import choose_artifact
 from ._extract import extract_api
 from ._model import ApiIndex, Artifact
-from ._zip import ArchiveLimits
+from ._zip import DEFAULT_LIMITS, ArchiveLimits
 
 __all__ = ["ApiReader"]
 

@@ -26,6 +26,7 @@ import attrs
 from packaging.utils import canonicalize_version
 
 from .._serde import structure, unstructure
+from ..apiref import ApiIndex
 from ..docs import PackageDocs
 from ..errors import AutodocsError
 from ..pypi import DEFAULT_INDEX_URL, ProjectIndex, normalize_index_url
@@ -43,6 +44,7 @@ SCHEMA_VERSION = 2
 KINDS: dict[str, tuple[type[Any], bool]] = {
     "docs": (PackageDocs, True),
     "project": (ProjectIndex, False),
+    "apiref": (ApiIndex, True),
 }
 """Content kind -> (value class, whether entries are per version). One line per kind."""
 
