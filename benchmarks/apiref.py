@@ -502,7 +502,7 @@ def report(
     lines += [
         "",
         f"Per new version (fresh cache, every call of the question): median "
-        f"{_fmt(summary['requests_per_version_median'])} requests and "
+        f"{_fmt(summary['requests_per_version_median'])} request(s) and "
         f"{_fmt(summary['kb_per_version_median'])} KB (max {summary['requests_per_version_max']} "
         f"requests, {summary['kb_per_version_max']:.0f} KB); replay misses: "
         f"{summary['replay_misses']}.",
@@ -525,22 +525,29 @@ def report(
 
 
 def _verdict(summary: dict[str, Any]) -> str:
-    best = summary["api"] or summary["docs"]
-    checks = [
-        ("facts found >= 80%", best["facts_found_pct"] >= 100 * TARGETS["ours"]),
-        ("every version exact", best["versions_exact"] == best["questions"]),
-        (
-            "median cold cost <= 150 KB and <= 2 requests per new version",
-            (summary["kb_per_version_median"] or 0) <= TARGETS["cold_kb"]
-            and (summary["requests_per_version_median"] or 0) <= TARGETS["cold_requests"],
-        ),
-        ("warm p50 <= 50 ms", best["warm_ms_p50"] <= TARGETS["warm_ms"]),
-    ]
-    return (
-        "Targets (issue 11): "
-        + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks)
-        + "."
+    cost = (summary["kb_per_version_median"] or 0) <= TARGETS["cold_kb"] and (
+        summary["requests_per_version_median"] or 0
+    ) <= TARGETS["cold_requests"]
+    lines = []
+    for key, label in (("docs", "get_package_docs"), ("api", "get_api_reference")):
+        p = summary[key]
+        if p is None:
+            continue
+        checks = [
+            ("facts found >= 80%", p["facts_found_pct"] >= 100 * TARGETS["ours"]),
+            ("every version exact", p["versions_exact"] == p["questions"]),
+            ("warm p50 <= 50 ms", p["warm_ms_p50"] <= TARGETS["warm_ms"]),
+        ]
+        lines.append(
+            f"Targets (issue 11), {label}: "
+            + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks)
+            + "."
+        )
+    lines.append(
+        "Target (issue 11), median cold cost <= 150 KB and <= 2 requests per new version "
+        f"(all calls of a question): {'met' if cost else 'MISSED'}."
     )
+    return "\n".join(lines)
 
 
 def run(
