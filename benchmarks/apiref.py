@@ -357,7 +357,7 @@ async def prefetch(client: httpx.AsyncClient, index_url: str, package: str, vers
     spans = sorted(
         (m.header_offset, m.header_offset + 30 + len(m.filename) + 256 + m.compress_size)
         for m in members
-        if m.filename.endswith((".py", ".pyi", "METADATA", "RECORD", "top_level.txt"))
+        if m.filename.endswith((".py", ".pyi", "py.typed")) or ".dist-info/" in m.filename
     )
     merged: list[list[int]] = []
     for a, b in spans:
