@@ -12,6 +12,18 @@ from ._model import Artifact as Artifact
 from ._model import Parameter as Parameter
 from ._model import SkippedModule as SkippedModule
 
+# isort: split
+# -- static extraction (helper "extract"): module discovery, griffe extraction, cache codec --
+from ._codec import decode_index as decode_index
+from ._codec import encode_index as encode_index
+from ._extract import DEFAULT_EXTRACT_LIMITS as DEFAULT_EXTRACT_LIMITS
+from ._extract import ExtractLimits as ExtractLimits
+from ._extract import extract_api as extract_api
+from ._modules import ModuleFile as ModuleFile
+from ._modules import module_paths as module_paths
+
+# -- end of static extraction --
+
 __all__ = [
     "ENTRY_KINDS",
     "ApiEntry",
@@ -19,4 +31,12 @@ __all__ = [
     "Artifact",
     "Parameter",
     "SkippedModule",
+    # -- static extraction --
+    "DEFAULT_EXTRACT_LIMITS",
+    "ExtractLimits",
+    "ModuleFile",
+    "decode_index",
+    "encode_index",
+    "extract_api",
+    "module_paths",
 ]
