@@ -12,6 +12,7 @@ Everything is bounded: bytes per module, modules, entries, docstring and signatu
 
 from __future__ import annotations
 
+import ast
 import codecs
 import inspect
 import io
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_MAX_MODULE_BYTES",
     "DEFAULT_MAX_MODULES",
+    "DEFAULT_MAX_MODULE_NODES",
     "DEFAULT_MAX_SIGNATURE_CHARS",
     "ExtractLimits",
     "extract_api",
@@ -44,6 +46,8 @@ __all__ = [
 
 DEFAULT_MAX_MODULE_BYTES = 1_500_000
 """Largest module file parsed (bytes); bigger ones (generated tables, blobs) are skipped."""
+DEFAULT_MAX_MODULE_NODES = 20_000
+"""Most statements read in one module (the rest of a huge generated module is left out)."""
 DEFAULT_MAX_MODULES = 3_000
 """Most modules parsed for one version."""
 DEFAULT_MAX_ENTRIES = 20_000
@@ -79,6 +83,7 @@ class ExtractLimits:
 
     Attributes:
         max_module_bytes: Largest module file parsed; bigger ones are skipped.
+        max_module_nodes: Most statements read in one module (bounds the CPU per module).
         max_modules: Most modules parsed; the rest are skipped and the index is partial.
         max_entries: Most entries kept (public and shallow ones first).
         max_docstring_chars: Longest docstring kept (summary, parameter items, first example).
@@ -88,6 +93,7 @@ class ExtractLimits:
     """
 
     max_module_bytes: int = DEFAULT_MAX_MODULE_BYTES
+    max_module_nodes: int = DEFAULT_MAX_MODULE_NODES
     max_modules: int = DEFAULT_MAX_MODULES
     max_entries: int = DEFAULT_MAX_ENTRIES
     max_docstring_chars: int = DEFAULT_MAX_DOCSTRING_CHARS
@@ -330,18 +336,69 @@ def _dummy_parents(dotted: str) -> griffe.Module | None:
     return parent
 
 
+_ATTRIBUTE_NODES: tuple[type[ast.AST], ...] = tuple(
+    t for t in (ast.Assign, ast.AnnAssign, getattr(ast, "TypeAlias", None)) if t is not None
+)
+_NO_SIBLING = object()
+
+
+class _LinearVisitor(griffe.Visitor):
+    """griffe's static visitor, linear in the length of a statement list.
+
+    For each assignment griffe looks for the docstring in the next statement by scanning the
+    parent's children from the start (``ast_next``), which is quadratic in the body's length:
+    5,000 top-level assignments took ~20 s. We remember each statement's next sibling while
+    walking a body and show griffe a two-statement parent, so the lookup costs O(1).
+    """
+
+    def __init__(self, *args: Any, budget: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._next_of: dict[int, ast.AST | None] = {}
+        self.budget = budget  # nodes left to visit: bounds the CPU spent on one module
+        self.truncated = False
+
+    def generic_visit(self, node: ast.AST) -> None:
+        children = list(griffe.ast_children(node))
+        for index, child in enumerate(children):
+            if isinstance(child, _ATTRIBUTE_NODES):
+                following = children[index + 1] if index + 1 < len(children) else None
+                self._next_of[id(child)] = following
+            self.visit(child)
+
+    def visit(self, node: ast.AST) -> None:
+        if self.budget <= 0:
+            self.truncated = True
+            return
+        self.budget -= 1
+        following = self._next_of.pop(id(node), _NO_SIBLING)
+        if following is _NO_SIBLING:
+            super().visit(node)
+            return
+        real = getattr(node, "parent", None)
+        pair: list[Any] = [node] if following is None else [node, following]
+        node.parent = ast.Module(body=pair, type_ignores=[])  # type: ignore[attr-defined]
+        try:
+            super().visit(node)
+        finally:
+            node.parent = real  # type: ignore[attr-defined]
+            if following is not None:
+                following.parent = real  # type: ignore[attr-defined]
+
+
 def _visit(
-    module: ModuleFile, path: str, data: bytes, extensions: griffe.Extensions
-) -> griffe.Module:
+    module: ModuleFile, path: str, data: bytes, extensions: griffe.Extensions, budget: int
+) -> tuple[griffe.Module, bool]:
     code = _decode(data)
     short = module.name.rsplit(".", 1)[-1]
-    return griffe.visit(
+    visitor = _LinearVisitor(
         short,
         Path(path),  # a name only: griffe reads its suffix, nothing touches the filesystem
         code,
-        extensions=extensions,
-        parent=_dummy_parents(module.name),
+        extensions,
+        _dummy_parents(module.name),
+        budget=budget,
     )
+    return visitor.get_module(), visitor.truncated
 
 
 def _describe(exc: BaseException) -> str:
@@ -362,10 +419,11 @@ def _parse_module(
     sources: Mapping[str, bytes],
     extensions: griffe.Extensions,
     limits: ExtractLimits,
-) -> tuple[griffe.Module | None, bool, str | None]:
-    """Return (module, from_source, skip_reason)."""
+) -> tuple[griffe.Module | None, bool, str | None, bool]:
+    """Return (module, from_source, skip_reason, truncated)."""
     parsed: dict[str, griffe.Module] = {}
     errors: list[str] = []
+    truncated = False
     for suffix, path in (("pyi", module.pyi), ("py", module.py)):
         if path is None:
             continue
@@ -379,19 +437,20 @@ def _parse_module(
             )
             continue
         try:
-            parsed[suffix] = _visit(module, path, data, extensions)
+            parsed[suffix], cut = _visit(module, path, data, extensions, limits.max_module_nodes)
+            truncated = truncated or cut
         except (Exception, RecursionError, MemoryError) as exc:
             errors.append(_describe(exc))
     if "py" in parsed and "pyi" in parsed:
         try:
-            return griffe.merge_stubs(parsed["py"], parsed["pyi"]), True, None
-        except Exception:
-            return parsed["pyi"], False, None
+            return griffe.merge_stubs(parsed["py"], parsed["pyi"]), True, None, truncated
+        except Exception:  # a merge failure keeps the stub's signatures
+            return parsed["pyi"], False, None, truncated
     if "pyi" in parsed:
-        return parsed["pyi"], False, None
+        return parsed["pyi"], False, None, truncated
     if "py" in parsed:
-        return parsed["py"], True, None
-    return None, False, errors[0] if errors else "no file"
+        return parsed["py"], True, None, truncated
+    return None, False, errors[0] if errors else "no file", False
 
 
 # -- the table of visited objects ----------------------------------------------------------------
@@ -939,7 +998,8 @@ def extract_api(
 
     .. versionadded:: 0.2.0
     """
-    mapping = module_paths(sources.keys(), name=name)
+    sdist = True if artifact.kind == "sdist" else None
+    mapping = module_paths(sources.keys(), name=name, sdist=sdist)
     skipped: list[SkippedModule] = []
     notes: list[str] = []
     if not mapping:
@@ -977,10 +1037,16 @@ def extract_api(
             partial = True
             notes.append(f"Only the first {limits.max_modules:,} modules were read.")
             break
-        module, source, reason = _parse_module(mapping[module_name], sources, extensions, limits)
+        parsed = _parse_module(mapping[module_name], sources, extensions, limits)
+        module, source, reason, truncated = parsed
         if module is None:
             skipped.append(SkippedModule(module_name, reason or "could not be analysed"))
             continue
+        if truncated:
+            notes.append(
+                f"Module {module_name} is very long: only its first "
+                f"{limits.max_module_nodes:,} statements were read."
+            )
         table.add(module)
         from_source[module.path] = source
 

@@ -117,6 +117,8 @@ def _module_name(parts: list[str], *, sdist: bool, dist: str) -> tuple[str, bool
 
 def _looks_like_sdist(paths: list[list[str]]) -> bool:
     tops = {p[0] for p in paths if len(p) > 1}
+    if any(top.endswith((".dist-info", ".data")) for top in tops):
+        return False
     return (
         len(tops) == 1
         and all(len(p) > 1 for p in paths)
@@ -124,13 +126,17 @@ def _looks_like_sdist(paths: list[list[str]]) -> bool:
     )
 
 
-def module_paths(paths: Iterable[str], *, name: str) -> dict[str, ModuleFile]:
+def module_paths(
+    paths: Iterable[str], *, name: str, sdist: bool | None = None
+) -> dict[str, ModuleFile]:
     """Map the importable modules among an artifact's member paths to their files.
 
     Args:
         paths: Member paths of a wheel or sdist (``httpx/_client.py``,
             ``pkg-1.0/src/pkg/__init__.py``, ``pkg-stubs/__init__.pyi``).
         name: The distribution's name (used to recognise a single-file module in an sdist).
+        sdist: Whether the paths come from an sdist (one ``name-1.0/`` top directory);
+            ``None`` guesses from the paths.
 
     Returns:
         Dotted module name → its :class:`ModuleFile` (the ``.py`` and/or the ``.pyi``), sorted
@@ -140,7 +146,8 @@ def module_paths(paths: Iterable[str], *, name: str) -> dict[str, ModuleFile]:
     .. versionadded:: 0.2.0
     """
     split = [p for p in (_normalise(path) for path in paths) if p is not None]
-    sdist = _looks_like_sdist(split)
+    if sdist is None:
+        sdist = _looks_like_sdist(split)
     dist = re.sub(r"[-_.]+", "_", name).lower()
     found: dict[str, dict[str, object]] = {}
     for parts in split:
