@@ -70,7 +70,9 @@ class TestWheelLayouts:
 
     def test_namespace_packages(self) -> None:
         """Modules under directories without ``__init__.py`` (PEP 420) are importable."""
-        found = module_paths(["google/cloud/storage/__init__.py", "google/cloud/storage/blob.py"], name="x")
+        found = module_paths(
+            ["google/cloud/storage/__init__.py", "google/cloud/storage/blob.py"], name="x"
+        )
         assert sorted(found) == ["google.cloud.storage", "google.cloud.storage.blob"]
 
     def test_tests_docs_examples_and_caches_are_skipped(self) -> None:

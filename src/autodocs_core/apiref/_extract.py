@@ -19,7 +19,7 @@ import io
 import re
 import tokenize
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import griffe
@@ -103,11 +103,7 @@ class ExtractLimits:
 DEFAULT_EXTRACT_LIMITS = ExtractLimits()
 """The default :class:`ExtractLimits`."""
 
-_DOC_OPTIONS: dict[str, dict[str, Any]] = {
-    "google": {"warnings": False},
-    "numpy": {"warnings": False},
-    "sphinx": {"warnings": False},
-}
+_NUMPY_SECTION = re.compile(r"(?m)^\s*(?:Parameters|Other Parameters)\s*\n\s*-{3,}\s*$")
 _PARAM_HINT = re.compile(r"Args:|Arguments:|Parameters|:param |Keyword Args|Other Parameters")
 _DEPRECATED_DOC = re.compile(r"(?im)^\s*(?:\.\. deprecated::|deprecated\b)")
 _DATACLASS_DECORATORS = frozenset(
@@ -229,8 +225,8 @@ def _decode(data: bytes) -> str:
     """Decode a module's bytes like Python does (BOM, PEP 263 cookie, else UTF-8)."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        encoding = "utf-8"
+    except SyntaxError as exc:  # an unknown coding cookie, or bad UTF-8 in the first lines
+        raise LookupError(str(exc)) from None
     codecs.lookup(encoding)
     return data.decode(encoding)
 
@@ -562,9 +558,17 @@ class _Builder:
     def param_docs(self, docstring: Any) -> dict[str, str]:
         if docstring is None or not _PARAM_HINT.search(docstring.value):
             return {}
+        text = docstring.value
+        style: Literal["google", "numpy", "sphinx"]
+        if ":param " in text or ":keyword " in text:
+            style = "sphinx"
+        elif _NUMPY_SECTION.search(text):
+            style = "numpy"
+        else:
+            style = "google"
         try:
-            sections = griffe.parse_auto(docstring, per_style_options=_DOC_OPTIONS)  # type: ignore[arg-type]
-        except Exception:
+            sections = griffe.parse(docstring, style, warnings=False)
+        except Exception:  # an unparsable docstring just has no parameter items
             return {}
         out: dict[str, str] = {}
         for section in sections:
@@ -734,6 +738,8 @@ class _Builder:
                 continue
             if flavour != "attrs" and annotation is None:
                 continue
+            if annotation is not None and "instance-attribute" not in member.labels:
+                continue  # ClassVar[...]: not a field
             if annotation is not None:
                 ann_text = str(annotation)
                 if ann_text.startswith(("ClassVar", "typing.ClassVar", "Final[")):
