@@ -12,7 +12,9 @@ import json
 import zlib
 from typing import Any
 
-from .._serde import structure, unstructure
+import attrs
+
+from .._serde import structure
 from ..errors import AutodocsError, CacheError
 from ._model import ApiIndex
 
@@ -37,8 +39,23 @@ def _error(reason: str) -> CacheError:
     )
 
 
+def _compact(value: Any) -> Any:
+    """Unstructure attrs values, leaving out fields at their default (most of them)."""
+    if attrs.has(type(value)):
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(value)):
+            item = getattr(value, field.name)
+            if field.default is not attrs.NOTHING and item == field.default:
+                continue
+            out[field.name] = _compact(item)
+        return out
+    if isinstance(value, (tuple, list)):
+        return [_compact(item) for item in value]
+    return value
+
+
 def encode_index(index: ApiIndex) -> bytes:
-    """Encode an API index compactly (gzip'd JSON, format version included).
+    """Encode an API index compactly (gzip'd JSON, fields at their default left out).
 
     Args:
         index: The index to store.
@@ -48,7 +65,7 @@ def encode_index(index: ApiIndex) -> bytes:
 
     .. versionadded:: 0.2.0
     """
-    payload = {"v": CODEC_VERSION, "index": unstructure(index)}
+    payload = {"v": CODEC_VERSION, "index": _compact(index)}
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     compressor = zlib.compressobj(6, zlib.DEFLATED, _GZIP_WBITS)
     return compressor.compress(text.encode("utf-8")) + compressor.flush()

@@ -16,6 +16,7 @@ import ast
 import codecs
 import inspect
 import io
+import logging
 import re
 import tokenize
 from pathlib import Path
@@ -103,6 +104,13 @@ class ExtractLimits:
 DEFAULT_EXTRACT_LIMITS = ExtractLimits()
 """The default :class:`ExtractLimits`."""
 
+# griffe logs a warning or an error for every oddity it meets in upstream code (unresolvable
+# annotations, docstring items without a parameter): noise for a server reading thousands of
+# modules. Quiet it unless the application configured griffe's logger itself.
+_griffe_logger = logging.getLogger("griffe")
+if _griffe_logger.level == logging.NOTSET:
+    _griffe_logger.setLevel(logging.CRITICAL)
+
 _NUMPY_SECTION = re.compile(r"(?m)^\s*(?:Parameters|Other Parameters)\s*\n\s*-{3,}\s*$")
 _PARAM_HINT = re.compile(r"Args:|Arguments:|Parameters|:param |Keyword Args|Other Parameters")
 _DEPRECATED_DOC = re.compile(r"(?im)^\s*(?:\.\. deprecated::|deprecated\b)")
@@ -180,6 +188,7 @@ _KEPT_DUNDERS = frozenset(
         "__await__",
     }
 )
+_BOUND_KINDS = frozenset({"positional-only", "positional or keyword"})
 _KIND_NAMES = {
     "positional-only": "positional-only",
     "positional or keyword": "positional-or-keyword",
@@ -584,7 +593,8 @@ class _Builder:
     def params(self, function: Any, *, drop_first: bool, docs: dict[str, str]) -> list[Parameter]:
         out: list[Parameter] = []
         for index, param in enumerate(function.parameters):
-            if index == 0 and drop_first and param.name in ("self", "cls", "mcs", "metacls"):
+            # The bound instance or class, whatever its name (``self``, ``cls``, ``__self``).
+            if index == 0 and drop_first and param.kind.value in _BOUND_KINDS:
                 continue
             kind = _KIND_NAMES.get(param.kind.value, "positional-or-keyword")
             default = None if kind in ("var-positional", "var-keyword") else _text(param.default)
