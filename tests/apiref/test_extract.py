@@ -152,6 +152,18 @@ class TestReExports:
         assert run.exported is True
         assert run.aliases == ("pkg.core.run",)
 
+    def test_ties_prefer_the_distributions_own_package(self) -> None:
+        """Between equally short public paths, the one under the distribution's name wins."""
+        index = _extract(
+            {
+                "alt/__init__.py": "from pkg._impl import make\n",
+                "pkg/__init__.py": "from ._impl import make\n",
+                "pkg/_impl.py": "def make(): ...\n",
+            }
+        )
+        make = _entry(index, "pkg.make")
+        assert make.aliases == ("alt.make", "pkg._impl.make")
+
     def test_chained_re_exports(self) -> None:
         """A name re-exported through two packages resolves to its definition."""
         index = _extract(
@@ -343,6 +355,24 @@ class TestStubs:
         assert get.kind == "method"
         assert get.overloads == ("(key: int) -> int", "(key: str, default: str = ...) -> str")
         assert "get" in _entry(index, "pkg.Box").members
+
+    def test_stub_overloads_of_a_compiled_function_survive_merging(self) -> None:
+        """Overload-only stub functions missing from the source (C code) are kept when merging."""
+        index = _extract(
+            {
+                "pkg/__init__.py": "from ._core import *\n",
+                "pkg/_core.py": '"""Core."""\nfrom ._native import *\n',
+                "pkg/_core.pyi": (
+                    "from typing import overload\n"
+                    "@overload\ndef array(x: int) -> list[int]: ...\n"
+                    "@overload\ndef array(x: str) -> list[str]: ...\n"
+                ),
+            }
+        )
+        array = _entry(index, "pkg.array")
+        assert array.module == "pkg._core"
+        assert array.overloads == ("(x: int) -> list[int]", "(x: str) -> list[str]")
+        assert array.exported is True
 
     def test_overloads_in_sources_are_kept(self) -> None:
         """Overloads written above an implementation in a ``.py`` are kept on it."""

@@ -65,7 +65,7 @@ _MAX_ALIASES = 8
 _MAX_OVERLOADS = 12
 _MAX_DECORATORS = 6
 _MAX_PARAM_DESCRIPTION = 400
-_MAX_HOPS = 12
+_MAX_RESOLVE_STEPS = 64  # bounds one name's walk through import chains and wildcards
 _MAX_BASES_DEPTH = 8
 
 NOT_LOADED = "not loaded: outside the query on a very large package"
@@ -419,6 +419,24 @@ def _describe(exc: BaseException) -> str:
     return _clip(f"could not be analysed: {type(exc).__name__}: {exc}", 200)
 
 
+def _merge(source: griffe.Module, stubs: griffe.Module) -> griffe.Module:
+    """Merge stubs into a source module, keeping overload-only stub functions.
+
+    griffe drops a stub's ``@overload`` variants when the source has no function of that name
+    (a function implemented in C, such as ``numpy.array``): we put them back.
+    """
+    overload_only = {
+        name: list(variants)
+        for name, variants in stubs.overloads.items()
+        if variants and name not in stubs.members
+    }
+    merged = griffe.merge_stubs(source, stubs)
+    for name, variants in overload_only.items():
+        if name not in merged.members:
+            merged.overloads[name] = variants
+    return merged
+
+
 def _parse_module(
     module: ModuleFile,
     sources: Mapping[str, bytes],
@@ -448,7 +466,7 @@ def _parse_module(
             errors.append(_describe(exc))
     if "py" in parsed and "pyi" in parsed:
         try:
-            return griffe.merge_stubs(parsed["py"], parsed["pyi"]), True, None, truncated
+            return _merge(parsed["py"], parsed["pyi"]), True, None, truncated
         except Exception:  # a merge failure keeps the stub's signatures
             return parsed["pyi"], False, None, truncated
     if "pyi" in parsed:
@@ -480,25 +498,39 @@ class _Table:
                 self.objects[member.path] = member
                 if member.is_class:
                     stack.append(member)
+            # Stub functions that only have @overload variants live apart from the members.
+            for name, variants in (getattr(obj, "overloads", None) or {}).items():
+                if variants and name not in obj.members:
+                    self.objects[f"{obj.path}.{name}"] = variants[0]
 
     def resolve(self, target: str) -> str | None:
-        """Follow import chains through visited modules to the defining path."""
+        """Follow import chains (wildcards too) through visited modules to the defining path."""
         seen: set[str] = set()
-        for _ in range(_MAX_HOPS):
+        pending = [target]
+        steps = 0
+        while pending and steps < _MAX_RESOLVE_STEPS:
+            steps += 1
+            target = pending.pop()
             if target in self.objects:
                 return target
             if target in seen:
-                return None
+                continue
             seen.add(target)
             owner, _, name = target.rpartition(".")
             holder = self.modules.get(owner)
             if holder is None:
-                return None
+                continue
             member = holder.members.get(name)
-            if member is None or not member.is_alias:
-                return None
-            target = _target(member)
+            if member is not None:
+                if member.is_alias:
+                    pending.append(_target(member))
+                continue
+            # Not defined there: it may come in through `from x import *` (last one wins).
+            pending.extend(f"{_target(alias)}.{name}" for alias in self.wildcards(holder))
         return None
+
+    def wildcards(self, module: griffe.Module) -> list[Any]:
+        return [m for n, m in module.members.items() if "/" in n and m.is_alias]
 
 
 def _exports(module: griffe.Module, table: _Table) -> list[tuple[str, str]]:
@@ -516,16 +548,12 @@ def _exports(module: griffe.Module, table: _Table) -> list[tuple[str, str]]:
                     names.extend(n for n, _ in _public_names(source))
                 continue
             names.append(name)
+        names.extend(
+            n for n in (module.overloads or {}) if not n.startswith("_") and n not in module.members
+        )
     out: list[tuple[str, str]] = []
     for name in names[: _MAX_MEMBERS * 10]:
         resolved = table.resolve(f"{module.path}.{name}")
-        if resolved is None:
-            # a name of a wildcard-imported module
-            for member in module.members.values():
-                if member.is_alias and "/" in member.name:
-                    resolved = table.resolve(f"{_target(member)}.{name}")
-                    if resolved is not None:
-                        break
         if resolved is not None:
             out.append((name, resolved))
     return out
@@ -541,8 +569,10 @@ def _public_names(module: griffe.Module) -> list[tuple[str, Any]]:
     return [(n, m) for n, m in module.members.items() if not n.startswith("_")]
 
 
-def _path_key(path: str) -> tuple[bool, int, int, str]:
-    return (_is_private(path), path.count("."), len(path), path)
+def _path_key(path: str, dist: str = "") -> tuple[bool, int, bool, int, str]:
+    """Public first, then shallow, then under the distribution's own name (``attrs.define``)."""
+    top = path.split(".", 1)[0]
+    return (_is_private(path), path.count("."), top != dist, len(path), path)
 
 
 # -- entries ---------------------------------------------------------------------------------
@@ -557,6 +587,7 @@ class _Builder:
     aliases: dict[str, set[str]] = attrs.Factory(dict)
     exported: set[str] = attrs.Factory(set)  # defined paths reachable as `top.X`
     overflow: bool = False  # more objects than the entry limit allows
+    dist: str = ""  # the distribution's name as a module name, preferred on ties
 
     def doc(self, obj: Any) -> tuple[str | None, Any]:
         docstring = getattr(obj, "docstring", None)
@@ -778,9 +809,10 @@ class _Builder:
         return list(merged.values())[:_MAX_MEMBERS]
 
     def init_function(self, cls: Any, depth: int = 0) -> Any | None:
-        init = cls.members.get("__init__")
-        if init is not None and not init.is_alias and init.is_function:
-            return init
+        for special in ("__init__", "__new__"):
+            init = cls.members.get(special)
+            if init is not None and not init.is_alias and init.is_function:
+                return init
         if depth < _MAX_BASES_DEPTH:
             for base in self.base_classes(cls):
                 found = self.init_function(base, depth + 1)
@@ -1072,7 +1104,12 @@ def extract_api(
     if stub_source is not None:
         notes.append(f"Signatures come from the {stub_source} stub distribution; no docstrings.")
 
-    builder = _Builder(table=table, limits=limits, docstrings=has_docstrings)
+    builder = _Builder(
+        table=table,
+        limits=limits,
+        docstrings=has_docstrings,
+        dist=re.sub(r"[-_.]+", "_", name).lower(),
+    )
     _assign_paths(builder)
     entries = _build_entries(builder)
     if len(entries) > limits.max_entries or builder.overflow:
@@ -1110,7 +1147,7 @@ def _assign_paths(builder: _Builder) -> None:
                 builder.exported.add(defined)
     for defined, paths in candidates.items():
         paths.add(defined)
-        ordered = sorted(paths, key=_path_key)
+        ordered = sorted(paths, key=lambda p: _path_key(p, builder.dist))
         builder.canonical[defined] = ordered[0]
         builder.aliases[defined] = set(ordered[1 : 1 + _MAX_ALIASES])
     for top in tops:
@@ -1132,7 +1169,9 @@ def _build_entries(builder: _Builder) -> list[ApiEntry]:
             builder.overflow = True
             return
         emitted.add(entry.path)
-        aliases = tuple(sorted(builder.aliases.get(defined, ()), key=_path_key))
+        aliases = tuple(
+            sorted(builder.aliases.get(defined, ()), key=lambda p: _path_key(p, builder.dist))
+        )
         entries.append(attrs.evolve(entry, exported=exported, aliases=aliases))
 
     for module_path, module in table.modules.items():
