@@ -566,7 +566,13 @@ def _target(member: Any) -> str:
 def _public_names(module: griffe.Module) -> list[tuple[str, Any]]:
     if module.exports is not None:
         return [(n, None) for n in module.exports if isinstance(n, str)]
-    return [(n, m) for n, m in module.members.items() if not n.startswith("_")]
+    names: list[tuple[str, Any]] = [
+        (n, m) for n, m in module.members.items() if not n.startswith("_")
+    ]
+    names += [
+        (n, None) for n in module.overloads if not n.startswith("_") and n not in module.members
+    ]
+    return names
 
 
 def _path_key(path: str, dist: str = "") -> tuple[bool, int, bool, int, str]:
