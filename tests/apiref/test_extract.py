@@ -423,12 +423,12 @@ class TestStubs:
 
 class TestBrokenModules:
     def test_new_syntax_is_skipped_not_fatal(self) -> None:
-        """A module using syntax the running Python lacks is skipped with a reason."""
+        """A module using syntax the running Python lacks (PEP 701 f-strings) is skipped."""
         index = _extract(
             {
                 "pkg/__init__.py": "from .ok import good\n",
                 "pkg/ok.py": "def good() -> int: ...\n",
-                "pkg/new.py": "type Alias = int | str\n",
+                "pkg/new.py": 'NAME = f"{"nested"}"\n',
             }
         )
         assert "pkg.good" in _paths(index)
@@ -436,8 +436,32 @@ class TestBrokenModules:
             reasons = {s.module: s.reason for s in index.skipped}
             assert reasons["pkg.new"].startswith("syntax error at line 1")
             assert index.modules_loaded == 2
-        else:  # pragma: no cover - the running Python knows PEP 695
-            assert _entry(index, "pkg.new.Alias").kind == "type_alias"
+        else:  # pragma: no cover - the running Python knows PEP 701
+            assert "pkg.new.NAME" in _paths(index)
+
+    def test_pep_695_stubs_are_read_on_older_pythons(self) -> None:
+        """``type X = ...``, ``def f[T]`` and ``class C[T]`` in stubs still give signatures."""
+        index = _extract(
+            {
+                "pkg/__init__.pyi": """
+                    from typing import Literal
+
+                    type Mode = Literal["r", "w"]
+                    type Pair[T: (int, str)] = tuple[T, T]
+
+                    def first[T](items: list[T], /, mode: Mode = "r") -> T: ...
+
+                    class Box[T = int](Base[T]):
+                        def get[S](self, key: S) -> T: ...
+                """
+            }
+        )
+        assert _entry(index, "pkg.Mode").kind == "type_alias"
+        assert _entry(index, "pkg.Mode").value == "Literal['r', 'w']"
+        assert _entry(index, "pkg.first").signature == "(items: list[T], /, mode: Mode = 'r') -> T"
+        assert _entry(index, "pkg.Box").bases == ("Base[T]",)
+        assert _entry(index, "pkg.Box.get").signature == "(key: S) -> T"
+        assert index.skipped == ()
 
     def test_a_broken_init_does_not_sink_the_package(self) -> None:
         """A package whose ``__init__.py`` does not parse still yields its submodules."""

@@ -419,6 +419,49 @@ def _describe(exc: BaseException) -> str:
     return _clip(f"could not be analysed: {type(exc).__name__}: {exc}", 200)
 
 
+_PEP695_HEAD = re.compile(
+    r"(?m)^([ \t]*)(type[ \t]+\w+|(?:async[ \t]+)?def[ \t]+\w+|class[ \t]+\w+)[ \t]*\["
+)
+_PEP695_ALIAS = re.compile(r"(?m)^([ \t]*)type[ \t]+(\w+)[ \t]*=")
+
+
+def _strip_type_params(code: str) -> str | None:
+    """Rewrite PEP 695 syntax (``type X = ...``, ``def f[T](...)``, ``class C[T]:``) for 3.11.
+
+    Stubs of recent releases use it; the running Python may not parse it. Type parameter lists
+    are dropped and ``type X = v`` becomes ``X: TypeAlias = v``: the signatures stay readable.
+    Returns ``None`` when there is nothing to rewrite.
+    """
+    out: list[str] = []
+    position = 0
+    changed = False
+    for match in _PEP695_HEAD.finditer(code):
+        start = match.end() - 1  # the "["
+        if start < position:
+            continue
+        depth, index = 0, start
+        while index < len(code):
+            char = code[index]
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+                if depth == 0:
+                    break
+            index += 1
+        else:
+            return None
+        out.append(code[position:start])
+        position = index + 1
+        changed = True
+    out.append(code[position:])
+    rewritten = "".join(out)
+    aliased = _PEP695_ALIAS.sub(r"\1\2: TypeAlias =", rewritten)
+    if not changed and aliased == code:
+        return None
+    return aliased
+
+
 def _merge(source: griffe.Module, stubs: griffe.Module) -> griffe.Module:
     """Merge stubs into a source module, keeping overload-only stub functions.
 
@@ -435,6 +478,22 @@ def _merge(source: griffe.Module, stubs: griffe.Module) -> griffe.Module:
         if name not in merged.members:
             merged.overloads[name] = variants
     return merged
+
+
+def _retry_without_type_params(
+    module: ModuleFile,
+    path: str,
+    data: bytes,
+    extensions: griffe.Extensions,
+    limits: ExtractLimits,
+) -> tuple[griffe.Module, bool] | None:
+    try:
+        rewritten = _strip_type_params(_decode(data))
+        if rewritten is None:
+            return None
+        return _visit(module, path, rewritten.encode(), extensions, limits.max_module_nodes)
+    except (Exception, RecursionError, MemoryError):
+        return None
 
 
 def _parse_module(
@@ -462,6 +521,13 @@ def _parse_module(
         try:
             parsed[suffix], cut = _visit(module, path, data, extensions, limits.max_module_nodes)
             truncated = truncated or cut
+        except SyntaxError as exc:
+            recovered = _retry_without_type_params(module, path, data, extensions, limits)
+            if recovered is None:
+                errors.append(_describe(exc))
+            else:
+                parsed[suffix], cut = recovered
+                truncated = truncated or cut
         except (Exception, RecursionError, MemoryError) as exc:
             errors.append(_describe(exc))
     if "py" in parsed and "pyi" in parsed:
@@ -536,8 +602,10 @@ class _Table:
 def _exports(module: griffe.Module, table: _Table) -> list[tuple[str, str]]:
     """(public name, defining path) pairs that a package module re-exports."""
     names: list[str] = []
-    if module.exports is not None:
-        names = [name for name in module.exports if isinstance(name, str)]
+    # An empty or unreadable `__all__` is usually built at run time (numpy): use the public names.
+    listed = [name for name in (module.exports or ()) if isinstance(name, str)]
+    if listed:
+        names = listed
     else:
         for name, member in module.members.items():
             if _is_private_part(name) or name.startswith("__"):
@@ -564,8 +632,9 @@ def _target(member: Any) -> str:
 
 
 def _public_names(module: griffe.Module) -> list[tuple[str, Any]]:
-    if module.exports is not None:
-        return [(n, None) for n in module.exports if isinstance(n, str)]
+    listed = [n for n in (module.exports or ()) if isinstance(n, str)]
+    if listed:
+        return [(n, None) for n in listed]
     names: list[tuple[str, Any]] = [
         (n, m) for n, m in module.members.items() if not n.startswith("_")
     ]
