@@ -479,6 +479,18 @@ class TestBrokenModules:
         assert index.modules_total == 3
         assert index.modules_loaded == 1
 
+    def test_a_broken_stub_keeps_the_source_with_a_note(self) -> None:
+        """When only the ``.pyi`` of a pair fails, the ``.py`` is read and a note says so."""
+        index = _extract(
+            {
+                "pkg/__init__.py": "def f(x: int) -> int:\n    return x\n",
+                "pkg/__init__.pyi": "def f(x: int -> int: ...\n",
+            }
+        )
+        assert _entry(index, "pkg.f").signature == "(x: int) -> int"
+        assert index.skipped == ()
+        assert any("pkg (stub unreadable: syntax error" in note for note in index.notes)
+
     def test_undecodable_bytes_are_skipped(self) -> None:
         """Bytes that are not valid in the declared (or default UTF-8) encoding skip the module."""
         index = _extract(

@@ -65,6 +65,7 @@ _MAX_ALIASES = 8
 _MAX_OVERLOADS = 12
 _MAX_DECORATORS = 6
 _MAX_PARAM_DESCRIPTION = 400
+_MAX_DEGRADED_SHOWN = 5
 _MAX_RESOLVE_STEPS = 64  # bounds one name's walk through import chains and wildcards
 _MAX_BASES_DEPTH = 8
 
@@ -502,7 +503,11 @@ def _parse_module(
     extensions: griffe.Extensions,
     limits: ExtractLimits,
 ) -> tuple[griffe.Module | None, bool, str | None, bool]:
-    """Return (module, from_source, skip_reason, truncated)."""
+    """Return (module, from_source, reason, truncated).
+
+    The reason says why the module was skipped (no module), or which half of a ``.py``/``.pyi``
+    pair could not be read (module kept).
+    """
     parsed: dict[str, griffe.Module] = {}
     errors: list[str] = []
     truncated = False
@@ -530,15 +535,19 @@ def _parse_module(
                 truncated = truncated or cut
         except (Exception, RecursionError, MemoryError) as exc:
             errors.append(_describe(exc))
+    # One of two files failed: keep the other, and say which half is missing.
+    half = None
+    if errors and parsed:
+        half = f"{'source' if 'pyi' in parsed else 'stub'} unreadable: {errors[0]}"
     if "py" in parsed and "pyi" in parsed:
         try:
             return _merge(parsed["py"], parsed["pyi"]), True, None, truncated
         except Exception:  # a merge failure keeps the stub's signatures
-            return parsed["pyi"], False, None, truncated
+            return parsed["pyi"], False, "merge failed", truncated
     if "pyi" in parsed:
-        return parsed["pyi"], False, None, truncated
+        return parsed["pyi"], False, half, truncated
     if "py" in parsed:
-        return parsed["py"], True, None, truncated
+        return parsed["py"], True, half, truncated
     return None, False, errors[0] if errors else "no file", False
 
 
@@ -1147,6 +1156,7 @@ def extract_api(
     extensions = griffe.load_extensions()
     table = _Table()
     from_source: dict[str, bool] = {}
+    degraded: list[str] = []
     for index, module_name in enumerate(order):
         if should_stop is not None and should_stop():
             skipped.extend(SkippedModule(m, "deadline") for m in order[index:])
@@ -1165,6 +1175,8 @@ def extract_api(
         if module is None:
             skipped.append(SkippedModule(module_name, reason or "could not be analysed"))
             continue
+        if reason is not None:
+            degraded.append(f"{module_name} ({reason})")
         if truncated:
             notes.append(
                 f"Module {module_name} is very long: only its first "
@@ -1173,6 +1185,13 @@ def extract_api(
         table.add(module)
         from_source[module.path] = source
 
+    if degraded:
+        shown = "; ".join(degraded[:_MAX_DEGRADED_SHOWN])
+        more = len(degraded) - _MAX_DEGRADED_SHOWN
+        notes.append(
+            f"{len(degraded)} module(s) were read from one file of their .py/.pyi pair: {shown}"
+            + (f"; and {more} more." if more > 0 else ".")
+        )
     has_docstrings = any(from_source.values()) and stub_source is None
     if from_source and not any(from_source.values()):
         notes.append(STUBS_ONLY_NOTE)
