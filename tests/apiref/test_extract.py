@@ -140,6 +140,12 @@ class TestReExports:
         assert _entry(index, "pkg._types.MAX").kind == "attribute"
         assert _entry(index, "pkg._client").kind == "module"
 
+    def test_module_members_leave_out_foreign_imports(self) -> None:
+        """A module's members are its ``__all__``, else its own public names and re-exports."""
+        index = _extract(HTTPX_LIKE)
+        assert _entry(index, "pkg").members == ("Client", "Mode", "Response", "get")
+        assert _entry(index, "pkg._types").members == ("MAX", "MaybeInt", "Mode", "Timeout")
+
     def test_without_all_public_imported_names_are_exports(self) -> None:
         """With no ``__all__``, the package's public imported names are its exports."""
         index = _extract(

@@ -1039,6 +1039,23 @@ def _visible(name: str) -> bool:
     return not name.startswith("_") or name in _KEPT_DUNDERS
 
 
+def _module_members(module: griffe.Module, table: _Table) -> list[str]:
+    """A module's API: its ``__all__``, else its public names defined in the package.
+
+    Names it merely imports from elsewhere (``Literal``, ``overload``) are left out.
+    """
+    listed = [n for n in (module.exports or ()) if isinstance(n, str)]
+    if listed:
+        return sorted(dict.fromkeys(listed))
+    names: list[str] = []
+    for name in _visible_members(module):
+        member = module.members.get(name)
+        imported = member is not None and member.is_alias
+        if not imported or table.resolve(f"{module.path}.{name}") is not None:
+            names.append(name)
+    return names
+
+
 def _visible_members(obj: Any) -> list[str]:
     names = [n for n, m in obj.members.items() if _visible(n) and not (m.is_alias and "/" in n)]
     for name in getattr(obj, "overloads", {}) or {}:
@@ -1277,7 +1294,7 @@ def _build_entries(builder: _Builder) -> list[ApiEntry]:
                 kind="module",
                 module=module_path,
                 docstring=docstring,
-                members=tuple(_visible_members(module)[:_MAX_MEMBERS]),
+                members=tuple(_module_members(module, table)[:_MAX_MEMBERS]),
                 private=_is_private(module_path),
                 deprecated=builder.deprecated(module, docstring),
             ),
