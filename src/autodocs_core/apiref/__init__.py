@@ -23,7 +23,6 @@ from ._archive import read_archive as read_archive
 from ._artifact import DEFAULT_MAX_SDIST_BYTES as DEFAULT_MAX_SDIST_BYTES
 from ._artifact import choose_artifact as choose_artifact
 
-
 # -- static extraction: module discovery, griffe extraction, cache codec -----------------------
 from ._codec import decode_index as decode_index
 from ._codec import encode_index as encode_index
