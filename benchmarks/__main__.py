@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 
-from . import faultlab, fetcher, overhead, service
+from . import apiref, faultlab, fetcher, overhead, service
 
 SUITES = {
     "overhead": overhead.run,
@@ -14,6 +14,7 @@ SUITES = {
     "faultlab": faultlab.run,
     "soak": faultlab.run_soak,
     "startup": faultlab.run_startup,
+    "apiref": apiref.run,
 }
 
 
@@ -29,10 +30,22 @@ def main() -> None:
         metavar="PATH",
         help="the peer's MCP server (autodoc-mcp console script): the fault lab also runs it",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="apiref: fetch what the cassettes lack from the real index (https://pypi.org)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=["mcp", "core"],
+        default="mcp",
+        help="apiref: ask the MCP server (default) or the core API",
+    )
     args = parser.parse_args()
     suites = dict(SUITES)
     for name in ("faultlab", "startup"):
         suites[name] = functools.partial(SUITES[name], peer_command=args.peer_command)
+    suites["apiref"] = functools.partial(apiref.run, record=args.record, target=args.target)
     for name in args.suites or list(SUITES):
         print(f"## {name}{' (quick)' if args.quick else ''}")
         suites[name](quick=args.quick, write_docs=args.write_docs)

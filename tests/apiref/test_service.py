@@ -200,9 +200,8 @@ async def test_mcp_tool(
 ) -> None:
     """The MCP tool answers from the same service: structured fields, the text once."""
     pytest.importorskip("mcp")
-    from mcp import Client
-
     from autodocs_mcp.server import build_server
+    from mcp import Client
 
     wheel = wheel_filename("httpx", "0.28.1")
     async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:

@@ -239,7 +239,9 @@ def test_verbose_flag_sets_the_log_level(index: FaultIndex) -> None:
 
 
 def test_api_command(
-    projects: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    projects: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`autodocs api NAME SYMBOL` prints the reference; --json names the artifact."""

@@ -5,6 +5,8 @@ that hold importable code are read with HTTP range requests, parsed statically, 
 (index, name, version, file) forever (a release's files never change).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._model import ENTRY_KINDS as ENTRY_KINDS
 from ._model import ApiEntry as ApiEntry
 from ._model import ApiIndex as ApiIndex
@@ -20,15 +22,37 @@ from ._archive import importable_path as importable_path
 from ._archive import read_archive as read_archive
 from ._artifact import DEFAULT_MAX_SDIST_BYTES as DEFAULT_MAX_SDIST_BYTES
 from ._artifact import choose_artifact as choose_artifact
+
+# -- static extraction: module discovery, griffe extraction, cache codec -----------------------
+from ._codec import decode_index as decode_index
+from ._codec import encode_index as encode_index
+from ._modules import ModuleFile as ModuleFile
+from ._modules import module_paths as module_paths
+from ._reader import ApiReader as ApiReader
 from ._zip import DEFAULT_LIMITS as DEFAULT_LIMITS
 from ._zip import ArchiveLimits as ArchiveLimits
 from ._zip import ZipMember as ZipMember
 from ._zip import safe_member_name as safe_member_name
 
-# -- end of the artifact-reading block ---------------------------------------------------------
-from ._reader import ApiReader as ApiReader  # noqa: E402
+if TYPE_CHECKING:
+    from ._extract import DEFAULT_EXTRACT_LIMITS as DEFAULT_EXTRACT_LIMITS
+    from ._extract import ExtractLimits as ExtractLimits
+    from ._extract import extract_api as extract_api
+
+_LAZY = frozenset({"DEFAULT_EXTRACT_LIMITS", "ExtractLimits", "extract_api"})
+
+
+def __getattr__(name: str) -> Any:
+    # griffe costs ~230 ms to import: load it when something is extracted, not at server start.
+    if name in _LAZY:
+        from . import _extract
+
+        return getattr(_extract, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
+    "ApiReader",
     "ENTRY_KINDS",
     "ApiEntry",
     "ApiIndex",
@@ -46,6 +70,12 @@ __all__ = [
     "importable_path",
     "read_archive",
     "safe_member_name",
-    # the whole read
-    "ApiReader",
+    # -- static extraction --
+    "DEFAULT_EXTRACT_LIMITS",
+    "ExtractLimits",
+    "ModuleFile",
+    "decode_index",
+    "encode_index",
+    "extract_api",
+    "module_paths",
 ]

@@ -17,12 +17,11 @@ import anyio.to_thread
 import attrs
 
 from ..errors import NotFoundError
+from ..http import RangeBody
 from ..pypi import IndexClient, SimplePage
 from ..resilience import SYSTEM_CLOCK, Clock, Deadline, SingleFlight
-from ..http import RangeBody
 from ._archive import ArchiveContents, RangeFetcher, read_archive
 from ._artifact import choose_artifact
-from ._extract import extract_api
 from ._model import ApiIndex, Artifact
 from ._zip import DEFAULT_LIMITS, ArchiveLimits
 
@@ -157,6 +156,8 @@ class ApiReader:
                 stop.set()
                 return True
             return False
+
+        from ._extract import extract_api  # griffe loads here, not at start-up
 
         code_files = sum(1 for m in contents.members if m.endswith((".py", ".pyi")))
         focus = wanted if wanted and code_files > LARGE_PACKAGE_MODULES else None

@@ -12,8 +12,7 @@ import hashlib
 import random
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Mapping
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -306,7 +305,9 @@ class IndexClient:
         """
         normal = normalize_name(name)
         try:
-            page = await self._get(self.simple_url(normal), (SIMPLE_JSON,), self._deadline(deadline))
+            page = await self._get(
+                self.simple_url(normal), (SIMPLE_JSON,), self._deadline(deadline)
+            )
         except NotFoundError as exc:
             raise PackageNotFoundError(normal, index_url=self.config.url) from exc
         return SimplePage(page.url, tuple(simple_files(page.json(), url=page.url)))
