@@ -178,7 +178,10 @@ class DocsService:
             versions_ttl=settings.versions_ttl,
         )
         self.http = HttpClient(
-            settings.http_config(), credentials=settings.credentials(), transport=transport
+            settings.http_config(),
+            credentials=settings.credentials(),
+            transport=transport,
+            clock=clock,
         )
         self.index = IndexClient(
             self.http, settings.index_config(), clock=clock, rng=rng, hooks=hooks

@@ -30,9 +30,18 @@ from ..errors import (
     MalformedResponse,
     NotFoundError,
     PackageNotFoundError,
+    UpstreamTimeout,
     redact_url,
 )
-from ..http import Body, HttpClient, origin_of, split_userinfo
+from ..http import (
+    ROUTE_METADATA,
+    ROUTE_PROJECT,
+    ROUTE_SIMPLE,
+    Body,
+    HttpClient,
+    origin_of,
+    split_userinfo,
+)
 from ..resilience import (
     DEFAULT_POLICY,
     SYSTEM_CLOCK,
@@ -175,8 +184,18 @@ class IndexClient:
         accept: tuple[str, ...],
         deadline: Deadline,
         policy: RetryPolicy | None = None,
+        *,
+        route: str,
     ) -> Body:
-        """GET *url* under the host's breaker, budget and policy; shared by identical calls."""
+        """GET *url* under the host's breaker, budget and policy; shared by identical calls.
+
+        A retry after a header timeout gives the headers at least twice the time that expired
+        on the call's first timed-out attempt: the shared estimate of the route is brought
+        back down by every fast answer of other resources, so without this floor one slow
+        resource among fast ones would time out on every attempt. The floor does not compound
+        (a hanging attempt is far more common than one needing 4× the estimate, and the shared
+        estimate doubles on its own when the whole route is slow).
+        """
         expiry = self._missing.get(url)
         if expiry is not None:
             if self.clock.now() < expiry:
@@ -197,10 +216,20 @@ class IndexClient:
         )
 
         decode = any(a.endswith("json") for a in accept)
+        floor = 0.0
 
         async def attempt() -> Body:
+            nonlocal floor
             self.requests += 1
-            body = await self.http.get(url, accept=accept)
+            try:
+                body = await self.http.get(
+                    url, accept=accept, route=route, min_header_timeout=floor
+                )
+            except UpstreamTimeout as exc:
+                expired = exc.details.get("timeout_seconds")
+                if not floor and exc.details.get("phase") == "headers" and expired:
+                    floor = 2.0 * float(expired)
+                raise
             if decode:
                 # Inside the attempt: a truncated or garbled answer is a failed attempt, retried
                 # under the policy for MalformedResponse (the soak found it was not).
@@ -248,7 +277,9 @@ class IndexClient:
         normal = normalize_name(name)
         url = self.project_url(normal)
         try:
-            body = await self._get(url, ("application/json",), self._deadline(deadline), policy)
+            body = await self._get(
+                url, ("application/json",), self._deadline(deadline), policy, route=ROUTE_PROJECT
+            )
         except NotFoundError as exc:
             raise PackageNotFoundError(normal, index_url=self.config.url) from exc
         return project_from_json(normal, body.json(), url=body.url)
@@ -268,7 +299,10 @@ class IndexClient:
         release = next((r for r in project.releases if r.version == version), None)
         try:
             body = await self._get(
-                self.version_url(project.name, version), ("application/json",), deadline
+                self.version_url(project.name, version),
+                ("application/json",),
+                deadline,
+                route=ROUTE_PROJECT,
             )
         except NotFoundError:
             return await self._release_from_simple(
@@ -305,7 +339,7 @@ class IndexClient:
     async def _release_from_simple(
         self, name: str, version: str, deadline: Deadline, *, yanked_reason: str | None
     ) -> PackageMetadata:
-        page = await self._get(self.simple_url(name), (SIMPLE_JSON,), deadline)
+        page = await self._get(self.simple_url(name), (SIMPLE_JSON,), deadline, route=ROUTE_SIMPLE)
         files = simple_files(page.json(), url=page.url)
         wanted = _version_key(version)
         candidates = [f for f in files if _file_version(f["filename"], name) == wanted]
@@ -316,7 +350,7 @@ class IndexClient:
         for entry in wheels[:3]:
             meta_url = str(httpx.URL(page.url).join(entry["url"])) + ".metadata"
             try:
-                body = await self._get(meta_url, ("*/*",), deadline)
+                body = await self._get(meta_url, ("*/*",), deadline, route=ROUTE_METADATA)
             except NotFoundError:
                 continue
             _check_hash(entry, body)
