@@ -18,6 +18,7 @@ from ._breaker import BreakerStatistics as BreakerStatistics
 from ._breaker import CircuitBreaker as CircuitBreaker
 from ._breaker import CircuitState as CircuitState
 from ._breaker import default_outcome as default_outcome
+from ._breaker import default_resource as default_resource
 from ._budget import BudgetStatistics as BudgetStatistics
 from ._budget import RetryBudget as RetryBudget
 from ._classify import classify_exception as classify_exception
@@ -74,6 +75,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitState",
     "default_outcome",
+    "default_resource",
     "BudgetStatistics",
     "RetryBudget",
     "Registry",
