@@ -25,6 +25,8 @@ GOOD = {
     "AUTODOCS_VERSIONS_TTL": "60",
     "AUTODOCS_OFFLINE": "yes",
     "AUTODOCS_MAX_CONCURRENCY": "3",
+    "AUTODOCS_HEDGE": "off",
+    "AUTODOCS_HEDGE_MIN_DELAY": "0.2",
 }
 
 
@@ -50,7 +52,12 @@ def test_every_documented_variable_is_read() -> None:
         versions_ttl=60.0,
         offline=True,
         max_concurrency=3,
+        hedge=False,
+        hedge_min_delay=0.2,
     )
+    assert s.index_config().hedge is None
+    hedged = Settings.from_env({"AUTODOCS_HEDGE_MIN_DELAY": "0.2"}).index_config().hedge
+    assert hedged is not None and hedged.min_delay == 0.2
     assert s.cache_path() == "/tmp/autodocs-cache"
     assert Settings().cache_path().endswith("autodocs")
     assert s.index_config().url == "https://mirror.example"
@@ -79,6 +86,8 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_INDEX_TOKEN", "a\nb"),
         ("AUTODOCS_OFFLINE", "maybe"),
         ("AUTODOCS_MAX_CONCURRENCY", "0"),
+        ("AUTODOCS_HEDGE", "sometimes"),
+        ("AUTODOCS_HEDGE_MIN_DELAY", "0"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

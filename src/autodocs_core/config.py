@@ -17,6 +17,7 @@ import attrs
 from .errors import ConfigError, redact_url
 from .http import Credentials, HttpConfig, split_userinfo
 from .pypi import DEFAULT_INDEX_URL, IndexConfig
+from .resilience import HedgePolicy
 
 __all__ = ["ENV_VARS", "Settings"]
 
@@ -45,8 +46,14 @@ class Settings:
         versions_ttl: ``AUTODOCS_VERSIONS_TTL``: seconds a package's version list stays fresh.
         offline: ``AUTODOCS_OFFLINE``: never touch the network; serve from the cache only.
         max_concurrency: ``AUTODOCS_MAX_CONCURRENCY``: packages fetched at once.
+        hedge: ``AUTODOCS_HEDGE``: send a second request when the first has not answered by
+            the p95 latency of recent answers (first answer wins).
+        hedge_min_delay: ``AUTODOCS_HEDGE_MIN_DELAY``: seconds a request is always given
+            before it is hedged.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``hedge`` and ``hedge_min_delay``.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -66,6 +73,8 @@ class Settings:
     versions_ttl: float = 3600.0
     offline: bool = False
     max_concurrency: int = 10
+    hedge: bool = True
+    hedge_min_delay: float = 0.05
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,7 +105,11 @@ class Settings:
 
     def index_config(self) -> IndexConfig:
         """Return the index client settings."""
-        return IndexConfig(url=self.index_url, deadline=self.deadline)
+        return IndexConfig(
+            url=self.index_url,
+            deadline=self.deadline,
+            hedge=HedgePolicy(min_delay=self.hedge_min_delay) if self.hedge else None,
+        )
 
     def credentials(self) -> Credentials | None:
         """Return the index credentials (configuration first, then netrc), if any."""
@@ -200,5 +213,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "versions_ttl": ("AUTODOCS_VERSIONS_TTL", _number(float, 0.0, 30 * 86400.0)),
     "offline": ("AUTODOCS_OFFLINE", _flag),
     "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
+    "hedge": ("AUTODOCS_HEDGE", _flag),
+    "hedge_min_delay": ("AUTODOCS_HEDGE_MIN_DELAY", _number(float, 0.001, 10.0)),
 }
 """Settings field -> (environment variable, parser)."""

@@ -76,7 +76,8 @@ async def index_client(
     network = SlowNetwork(clock, projects, latency)
     transport = httpx.MockTransport(network)
     async with HttpClient(http or HttpConfig(), transport=transport, clock=clock) as client:
-        yield IndexClient(client, index or IndexConfig(url=URL), clock=clock), network
+        # Hedging off: these tests are about the timeouts alone (test_hedging.py races twins).
+        yield IndexClient(client, index or IndexConfig(url=URL, hedge=None), clock=clock), network
 
 
 def project_path(name: str) -> str:
@@ -169,7 +170,7 @@ class TestScenarios:
             projects,
             lambda path, n: 12.0,
             http=HttpConfig(read_timeout=30.0),
-            index=IndexConfig(url=URL, deadline=60.0),
+            index=IndexConfig(url=URL, deadline=60.0, hedge=None),
         ) as (idx, net):
             await idx.get_project("attrs")
         assert net.seen[project_path("attrs")] == 5
@@ -179,7 +180,10 @@ class TestScenarios:
     ) -> None:
         """The estimate never exceeds read_timeout: a 12 s index with the 10 s default fails."""
         async with index_client(
-            clock, projects, lambda path, n: 12.0, index=IndexConfig(url=URL, deadline=60.0)
+            clock,
+            projects,
+            lambda path, n: 12.0,
+            index=IndexConfig(url=URL, deadline=60.0, hedge=None),
         ) as (idx, _net):
             with pytest.raises(Exception) as info:
                 await idx.get_project("attrs")

@@ -12,9 +12,10 @@ import hashlib
 import random
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import anyio
 import attrs
 import httpx
 from packaging.utils import (
@@ -26,6 +27,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ..errors import (
+    CircuitOpenError,
     ConfigError,
     MalformedResponse,
     NotFoundError,
@@ -49,7 +51,10 @@ from ..resilience import (
     CircuitBreaker,
     Clock,
     Deadline,
+    HedgePolicy,
+    HedgeStatistics,
     Hooks,
+    LatencySamples,
     Registry,
     Resilience,
     RetryBudget,
@@ -102,8 +107,12 @@ class IndexConfig:
         budget_floor: Retries per second always allowed, per host.
         negative_ttl: Seconds a 404 is remembered.
         negative_cache_size: Most 404s remembered.
+        hedge: When an unanswered GET gets a concurrent twin (``None``: never). Hedges are
+            requests: each takes a retry-budget token and a breaker permit.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``hedge`` (on by default).
     """
 
     url: str = attrs.field(default=DEFAULT_INDEX_URL, converter=normalize_index_url)
@@ -114,6 +123,7 @@ class IndexConfig:
     budget_floor: float = 10.0
     negative_ttl: float = 60.0
     negative_cache_size: int = 1024
+    hedge: HedgePolicy | None = attrs.field(factory=HedgePolicy)
 
 
 class IndexClient:
@@ -155,7 +165,17 @@ class IndexClient:
         )
         self._flight: SingleFlight[Any] = SingleFlight()
         self._missing: OrderedDict[str, float] = OrderedDict()
-        self.requests = 0  # upstream GETs attempted (after single flight)
+        self.latencies: Registry[LatencySamples] = Registry(lambda key: LatencySamples())
+        self.requests = 0  # upstream GETs attempted (after single flight), hedges included
+        self.hedges_sent = 0
+        self.hedges_won = 0
+
+    def hedge_statistics(self) -> HedgeStatistics:
+        """Return how many hedged requests were sent and how many answered first.
+
+        .. versionadded:: 0.2.0
+        """
+        return HedgeStatistics(sent=self.hedges_sent, won=self.hedges_won)
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -205,11 +225,15 @@ class IndexClient:
                 )
             del self._missing[url]
         host = _host_key(url)
+        breaker = self.breakers.get(host)
+        budget = self.budgets.get(host)
+        samples = self.latencies.get(f"{host} {route}")
+        hedge = self.config.hedge
         guard = Resilience(
             name=f"GET {host}",
             policy=policy or self.config.policy,
-            breaker=self.breakers.get(host),
-            budget=self.budgets.get(host),
+            breaker=breaker,
+            budget=budget,
             clock=self.clock,
             rng=self.rng,
             hooks=self.hooks,
@@ -218,9 +242,10 @@ class IndexClient:
         decode = any(a.endswith("json") for a in accept)
         floor = 0.0
 
-        async def attempt() -> Body:
+        async def one() -> Body:
             nonlocal floor
             self.requests += 1
+            started = self.clock.now()
             try:
                 body = await self.http.get(
                     url, accept=accept, route=route, min_header_timeout=floor
@@ -234,7 +259,13 @@ class IndexClient:
                 # Inside the attempt: a truncated or garbled answer is a failed attempt, retried
                 # under the policy for MalformedResponse (the soak found it was not).
                 body.json()
+            samples.add(self.clock.now() - started)
             return body
+
+        async def attempt() -> Body:
+            if hedge is None:
+                return await one()
+            return await self._hedged(one, hedge, samples, breaker, budget)
 
         async def guarded() -> Body:
             try:
@@ -245,6 +276,68 @@ class IndexClient:
 
         result: Body = await self._flight.do((url, accept, policy is None), guarded)
         return result
+
+    async def _hedged(
+        self,
+        one: Callable[[], Awaitable[Body]],
+        policy: HedgePolicy,
+        samples: LatencySamples,
+        breaker: CircuitBreaker,
+        budget: RetryBudget,
+    ) -> Body:
+        """Run one attempt; if it has not answered after the hedge delay, race a twin.
+
+        The first answer wins and the other request is cancelled: httpcore closes a connection
+        whose exchange was interrupted, so it is never reused. When every request fails, the
+        first request's error is raised (the retry policy takes it from there). The hedge
+        holds its own breaker permit and a retry-budget token.
+        """
+        race = _Race()
+        delay = policy.delay(samples)
+
+        async def run(index: int, permit: int | None) -> None:
+            try:
+                body = await one()
+            except BaseException as exc:
+                if permit is not None:
+                    breaker.release(permit, exc)
+                if not isinstance(exc, Exception):
+                    raise  # cancellation (the loser), KeyboardInterrupt, ...
+                race.errors[index] = exc
+                race.running -= 1
+            else:
+                if permit is not None:
+                    breaker.release(permit)
+                if race.result is None:
+                    race.result = body
+                    if index > 0:
+                        self.hedges_won += 1
+            race.wake()
+
+        async with anyio.create_task_group() as tg:
+            race.running = 1
+            tg.start_soon(run, 0, None)
+            hedges = 0
+            while race.result is None and race.running:
+                if hedges >= policy.max_in_flight:
+                    await race.wait()
+                    continue
+                with self.clock.timeout_scope(delay) as scope:
+                    await race.wait()
+                if not scope.cancelled_caught or race.result is not None or not race.running:
+                    continue
+                permit = _hedge_permit(breaker, budget)
+                if permit is None:
+                    hedges = policy.max_in_flight  # no budget or breaker permit: stop hedging
+                    continue
+                hedges += 1
+                self.hedges_sent += 1
+                race.running += 1
+                tg.start_soon(run, hedges, permit)
+            tg.cancel_scope.cancel()
+        if race.result is not None:
+            return race.result
+        raise min(race.errors.items())[1]
 
     def _remember_missing(self, url: str) -> None:
         self._missing[url] = self.clock.now() + self.config.negative_ttl
@@ -370,6 +463,37 @@ class IndexClient:
                 "serve per-version JSON; ask for another version (the latest always works).",
             ),
         )
+
+
+class _Race:
+    """The shared state of one hedged attempt: the first answer and the failures."""
+
+    __slots__ = ("_event", "errors", "result", "running")
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self.result: Body | None = None
+        self.errors: dict[int, BaseException] = {}
+        self.running = 0
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = anyio.Event()
+
+
+def _hedge_permit(breaker: CircuitBreaker, budget: RetryBudget) -> int | None:
+    """Return a breaker permit for a hedge, with a budget token taken, or ``None``."""
+    try:
+        permit = breaker.acquire()
+    except CircuitOpenError:
+        return None
+    if not budget.try_acquire_retry():
+        breaker.release_unused(permit)
+        return None
+    return permit
 
 
 def _host_key(url: str) -> str:

@@ -33,6 +33,9 @@ from ._fetch import FetchProgress as FetchProgress
 from ._fetch import RateLimiter as RateLimiter
 from ._fetch import fetch_all as fetch_all
 from ._fetch import fetch_stream as fetch_stream
+from ._hedge import HedgePolicy as HedgePolicy
+from ._hedge import HedgeStatistics as HedgeStatistics
+from ._hedge import LatencySamples as LatencySamples
 from ._hooks import AttemptEvent as AttemptEvent
 from ._hooks import BreakerTransition as BreakerTransition
 from ._hooks import GiveUpEvent as GiveUpEvent
@@ -62,6 +65,10 @@ __all__ = [
     "Resilience",
     "Deadline",
     "AdaptiveTimeout",
+    # hedged requests
+    "HedgePolicy",
+    "HedgeStatistics",
+    "LatencySamples",
     # streaming fetcher
     "fetch_stream",
     "fetch_all",
