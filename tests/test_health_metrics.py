@@ -138,7 +138,10 @@ async def test_metrics_snapshot_and_prometheus(projects: dict[str, Any], tmp_pat
         "autodocs_cache_hit_rate",
         "autodocs_breaker_open",
         "autodocs_retry_budget_available",
+        "autodocs_hedges_sent",
+        "autodocs_hedges_won",
     } <= set(families)
+    assert snap["hedges"] == {"sent": 0, "won": 0}
 
 
 async def test_cancelled_calls_leave_no_in_flight_count(

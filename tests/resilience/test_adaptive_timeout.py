@@ -62,6 +62,22 @@ class TestEscalation:
             t.on_timeout(1.0)
         assert t.current() == 2.0
 
+    def test_a_timeout_is_no_evidence_when_others_were_answered_meanwhile(self) -> None:
+        """Answers observed since the attempt started: its timeout was a hang, not a low estimate.
+
+        With half of all requests hanging, answers keep arriving, so the estimate stays low;
+        an index that answers nothing (brown-out, cold slow index) still escalates it.
+        """
+        t = AdaptiveTimeout(initial=1.0, minimum=0.5, maximum=10.0)
+        for _ in range(20):
+            t.observe(0.01)
+        seen = t.observations
+        t.observe(0.01)  # another request was answered while this one waited
+        t.on_timeout(0.5, observations=seen)
+        assert t.current() == 0.5 and t.observations == 21
+        t.on_timeout(0.5, observations=t.observations)
+        assert t.current() == 1.0
+
     def test_a_slow_sample_after_fast_ones_lifts_the_estimate_above_it(self) -> None:
         """One 1.5 s answer after many 10 ms ones gives a timeout above 1.5 s (brown-out)."""
         t = AdaptiveTimeout(initial=1.0, minimum=0.5, maximum=10.0)

@@ -246,11 +246,18 @@ class Body:
         url: The final URL (after redirects), credentials redacted.
         content_type: The media type, lower-cased, without parameters.
         data: The bytes.
+        header_seconds: How long the upstream took to send the response headers, measured
+            from when the request was written (connection-pool waits and connecting
+            excluded), when known.
+
+    .. versionchanged:: 0.2.0
+       ``header_seconds``.
     """
 
     url: str
     content_type: str
     data: bytes
+    header_seconds: float | None = attrs.field(default=None, kw_only=True, eq=False)
     _decoded: Any = attrs.field(default=_UNDECODED, init=False, eq=False, repr=False)
 
     def json(self) -> Any:
@@ -420,12 +427,15 @@ class HttpClient:
                 "GET", current, headers=headers, timeout=self._timeout(read)
             )
             started = clock.now()
+            seen = header_timeout.observations if header_timeout is not None else 0
+            sent = _SentAt(clock)
+            request.extensions["trace"] = sent.trace
             try:
                 response = await client.send(request, stream=True)
             except httpx.ReadTimeout as exc:
                 # No headers in time: the estimate was too low (RFC 6298 §5.5, back it off).
                 if header_timeout is not None:
-                    header_timeout.on_timeout(read)
+                    header_timeout.on_timeout(read, observations=seen)
                 error = _translate(exc)
                 if isinstance(error, UpstreamTimeout):
                     error.details.update(phase="headers", timeout_seconds=read)
@@ -433,12 +443,16 @@ class HttpClient:
             except httpx.HTTPError as exc:
                 raise _translate(exc) from exc
             try:
+                # The upstream's latency, not our queue: timed from when the request was
+                # written when the transport says so (httpcore's trace), else from the send.
+                latency = clock.now() - (sent.at if sent.at is not None else started)
                 if header_timeout is not None:
-                    header_timeout.observe(clock.now() - started)
+                    header_timeout.observe(latency)
                 if response.is_redirect:
                     current = self._redirect_target(response, start_origin)
                     continue
-                return await self._read(response, accept)
+                body = await self._read(response, accept)
+                return attrs.evolve(body, header_seconds=latency)
             finally:
                 await response.aclose()
         raise UpstreamClientError(
@@ -544,6 +558,20 @@ class HttpClient:
         except httpx.HTTPError as exc:
             raise _translate(exc) from exc
         return Body(url, ctype, decoder.finish())
+
+
+class _SentAt:
+    """httpcore trace hook: remembers when the request headers started to be written."""
+
+    __slots__ = ("at", "clock")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.at: float | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            self.at = self.clock.now()
 
 
 def _now() -> float:

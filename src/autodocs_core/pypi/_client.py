@@ -259,7 +259,8 @@ class IndexClient:
                 # Inside the attempt: a truncated or garbled answer is a failed attempt, retried
                 # under the policy for MalformedResponse (the soak found it was not).
                 body.json()
-            samples.add(self.clock.now() - started)
+            header = body.header_seconds
+            samples.add(header if header is not None else self.clock.now() - started)
             return body
 
         async def attempt() -> Body:

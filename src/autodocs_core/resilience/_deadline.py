@@ -78,7 +78,16 @@ class AdaptiveTimeout:
        reach.
     """
 
-    __slots__ = ("_backoff", "_rttvar", "_srtt", "initial", "k", "maximum", "minimum")
+    __slots__ = (
+        "_backoff",
+        "_observations",
+        "_rttvar",
+        "_srtt",
+        "initial",
+        "k",
+        "maximum",
+        "minimum",
+    )
 
     def __init__(
         self, *, initial: float = 2.0, minimum: float = 0.5, maximum: float = 10.0, k: float = 4.0
@@ -94,6 +103,7 @@ class AdaptiveTimeout:
         self._srtt: float | None = None
         self._rttvar = 0.0
         self._backoff = 0
+        self._observations = 0
 
     def spawn(self, *, maximum: float | None = None) -> AdaptiveTimeout:
         """Return a fresh estimator with the same parameters (and *maximum*, when given).
@@ -112,6 +122,7 @@ class AdaptiveTimeout:
         """Feed the latency of one successful attempt, in seconds; this clears any backoff."""
         if not (latency >= 0 and math.isfinite(latency)):
             return
+        self._observations += 1
         self._backoff = 0
         srtt = self._srtt
         if srtt is None:
@@ -121,18 +132,34 @@ class AdaptiveTimeout:
             self._rttvar = 0.75 * self._rttvar + 0.25 * abs(srtt - latency)
             self._srtt = 0.875 * srtt + 0.125 * latency
 
-    def on_timeout(self, used: float | None = None) -> None:
-        """Report that an attempt got no answer within *used* seconds: double the timeout.
-
-        A timeout shorter than the current value is ignored: the estimate has already been
-        raised past it (by another attempt that timed out at the same time), so many
-        concurrent timeouts count as one, as TCP backs off once per window.
-
-        Args:
-            used: The timeout that expired (default: the current value).
+    @property
+    def observations(self) -> int:
+        """How many answers have been observed so far (pass it back to :meth:`on_timeout`).
 
         .. versionadded:: 0.2.0
         """
+        return self._observations
+
+    def on_timeout(self, used: float | None = None, *, observations: int | None = None) -> None:
+        """Report that an attempt got no answer within *used* seconds: double the timeout.
+
+        Ignored when it is not evidence that the estimate is too low:
+
+        - *used* is shorter than the current value: the estimate has already been raised past
+          it (by another attempt that timed out at the same time), so many concurrent timeouts
+          count as one, as TCP backs off once per window;
+        - answers have been observed since the attempt started (*observations* is what
+          :attr:`observations` was then): other requests were answered within the estimate,
+          so this one hung or is slow on its own (retry it with a longer timeout yourself).
+
+        Args:
+            used: The timeout that expired (default: the current value).
+            observations: :attr:`observations` when the timed-out attempt started.
+
+        .. versionadded:: 0.2.0
+        """
+        if observations is not None and self._observations > observations:
+            return
         current = self.current()
         if used is not None and used < current * (1.0 - 1e-9):
             return
