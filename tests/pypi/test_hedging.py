@@ -224,8 +224,10 @@ class TestHedging:
                     net.exchanges[1].answer(500)  # the hedge fails...
                     await settle()
                     assert idx.breaker_for(URL).statistics().consecutive_failures == 1
-                    net.exchanges[0].answer()  # ...the first request answers
-            assert [e.outcome for e in net.exchanges] == ["answered", "answered"]
+                    assert len(net.exchanges) == 3  # ...a second hedge goes at once...
+                    net.exchanges[0].answer()  # ...and the first request answers
+            assert [e.outcome for e in net.exchanges] == ["answered", "answered", "cancelled"]
+            assert idx.hedge_statistics().sent == 2
             assert idx.hedge_statistics().won == 0
             assert idx.breaker_for(URL).statistics().consecutive_failures == 0
 
@@ -243,6 +245,9 @@ class TestHedging:
                     await settle()
                     net.exchanges[1].answer(503)
                     await settle()
+                    net.exchanges[2].answer(503)  # the second hedge (max_per_attempt=2)
+                    await settle()
+                    assert len(net.exchanges) == 3
                     net.exchanges[0].answer(502)
                     await settle()
                     # the retry (after its backoff, fake time) is answered
@@ -251,8 +256,8 @@ class TestHedging:
                     await settle()
                     for e in net.exchanges[2:]:
                         e.answer()
-            assert [e.outcome for e in net.exchanges[:2]] == ["answered", "answered"]
-            assert len(net.exchanges) >= 3
+            assert [e.outcome for e in net.exchanges[:3]] == ["answered"] * 3
+            assert len(net.exchanges) >= 4
 
 
 class TestHedgePolicy:
@@ -276,7 +281,7 @@ class TestHedgePolicy:
             assert delay == max(floor, 2.0)
         else:
             slower = sum(1 for x in kept if x > delay)
-            assert slower <= math.floor((1 - q) * len(kept)) + 1e-9
+            assert slower <= len(kept) - math.ceil(q * len(kept))  # nearest rank
             assert delay == floor or delay in kept
 
     def test_invalid_policies_are_refused(self) -> None:
@@ -287,6 +292,7 @@ class TestHedgePolicy:
             {"initial_delay": math.inf},
             {"min_samples": 0},
             {"max_in_flight": 0},
+            {"max_per_attempt": 0},
         ):
             with pytest.raises(ValueError):
                 HedgePolicy(**kwargs)

@@ -13,6 +13,7 @@ import math
 import ssl
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final, Self
 
 import attrs
@@ -387,6 +388,7 @@ class HttpClient:
         accept: tuple[str, ...] = ("application/json",),
         route: str | None = None,
         min_header_timeout: float = 0.0,
+        on_sent: Callable[[], object] | None = None,
     ) -> Body:
         """GET *url* once and return its complete body.
 
@@ -398,6 +400,10 @@ class HttpClient:
             min_header_timeout: Seconds the headers are allowed at least, whatever the estimate
                 says (capped by ``read_timeout``); a retry after a header timeout passes twice
                 the timeout that expired.
+            on_sent: Called once the request is on the wire (after any wait for a pooled
+                connection and the connect), so that a hedge timer measures the upstream and
+                not our queue. With a custom transport (which may not report it), called when
+                the request is handed to the transport.
 
         Raises:
             AutodocsError: Classified failures: HTTP errors by status, timeouts, connection
@@ -406,7 +412,7 @@ class HttpClient:
                 ``details["phase"] == "headers"`` and ``details["timeout_seconds"]``.
 
         .. versionchanged:: 0.2.0
-           ``route`` and ``min_header_timeout``.
+           ``route``, ``min_header_timeout`` and ``on_sent``.
         """
         client = self._client
         if client is None:
@@ -428,8 +434,12 @@ class HttpClient:
             )
             started = clock.now()
             seen = header_timeout.observations if header_timeout is not None else 0
-            sent = _SentAt(clock)
+            sent = _SentAt(clock, on_sent)
             request.extensions["trace"] = sent.trace
+            if on_sent is not None and not isinstance(
+                self._transport, httpx.AsyncHTTPTransport | None
+            ):
+                sent.fire()  # a custom transport may not report; count it as sent now
             try:
                 response = await client.send(request, stream=True)
             except httpx.ReadTimeout as exc:
@@ -563,15 +573,22 @@ class HttpClient:
 class _SentAt:
     """httpcore trace hook: remembers when the request headers started to be written."""
 
-    __slots__ = ("at", "clock")
+    __slots__ = ("at", "callback", "clock")
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, callback: Callable[[], object] | None = None) -> None:
         self.clock = clock
+        self.callback = callback
         self.at: float | None = None
+
+    def fire(self) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         if event.endswith("send_request_headers.started"):
             self.at = self.clock.now()
+            self.fire()
 
 
 def _now() -> float:

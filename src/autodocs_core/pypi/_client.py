@@ -242,13 +242,13 @@ class IndexClient:
         decode = any(a.endswith("json") for a in accept)
         floor = 0.0
 
-        async def one() -> Body:
+        async def one(on_sent: Callable[[], object] | None = None) -> Body:
             nonlocal floor
             self.requests += 1
             started = self.clock.now()
             try:
                 body = await self.http.get(
-                    url, accept=accept, route=route, min_header_timeout=floor
+                    url, accept=accept, route=route, min_header_timeout=floor, on_sent=on_sent
                 )
             except UpstreamTimeout as exc:
                 expired = exc.details.get("timeout_seconds")
@@ -280,7 +280,7 @@ class IndexClient:
 
     async def _hedged(
         self,
-        one: Callable[[], Awaitable[Body]],
+        one: Callable[[Callable[[], object] | None], Awaitable[Body]],
         policy: HedgePolicy,
         samples: LatencySamples,
         breaker: CircuitBreaker,
@@ -288,7 +288,9 @@ class IndexClient:
     ) -> Body:
         """Run one attempt; if it has not answered after the hedge delay, race a twin.
 
-        The first answer wins and the other request is cancelled: httpcore closes a connection
+        The delay runs from when the first request is on the wire, not from when it started
+        waiting for a pooled connection: hedging a queued request only queues another. The
+        first answer wins and the other request is cancelled: httpcore closes a connection
         whose exchange was interrupted, so it is never reused. When every request fails, the
         first request's error is raised (the retry policy takes it from there). The hedge
         holds its own breaker permit and a retry-budget token.
@@ -298,7 +300,7 @@ class IndexClient:
 
         async def run(index: int, permit: int | None) -> None:
             try:
-                body = await one()
+                body = await one(race.mark_sent if index == 0 else None)
             except BaseException as exc:
                 if permit is not None:
                     breaker.release(permit, exc)
@@ -318,18 +320,27 @@ class IndexClient:
         async with anyio.create_task_group() as tg:
             race.running = 1
             tg.start_soon(run, 0, None)
+            while not race.sent and race.result is None and race.running:
+                await race.wait()
             hedges = 0
             while race.result is None and race.running:
-                if hedges >= policy.max_in_flight:
+                if (
+                    0 in race.errors  # the first request is over: no more hedges
+                    or race.running - 1 >= policy.max_in_flight
+                    or hedges >= policy.max_per_attempt
+                ):
                     await race.wait()
                     continue
-                with self.clock.timeout_scope(delay) as scope:
-                    await race.wait()
-                if not scope.cancelled_caught or race.result is not None or not race.running:
-                    continue
+                if hedges == 0:
+                    with self.clock.timeout_scope(delay) as scope:
+                        await race.wait()
+                    if not scope.cancelled_caught:
+                        continue  # something changed before the delay: look again
+                # Send a hedge: the first one after the delay; another at once if a hedge
+                # failed while the first request (given a longer timeout) still waits.
                 permit = _hedge_permit(breaker, budget)
                 if permit is None:
-                    hedges = policy.max_in_flight  # no budget or breaker permit: stop hedging
+                    hedges = policy.max_per_attempt  # no budget or breaker permit: stop
                     continue
                 hedges += 1
                 self.hedges_sent += 1
@@ -469,13 +480,18 @@ class IndexClient:
 class _Race:
     """The shared state of one hedged attempt: the first answer and the failures."""
 
-    __slots__ = ("_event", "errors", "result", "running")
+    __slots__ = ("_event", "errors", "result", "running", "sent")
 
     def __init__(self) -> None:
         self._event = anyio.Event()
         self.result: Body | None = None
         self.errors: dict[int, BaseException] = {}
         self.running = 0
+        self.sent = False
+
+    def mark_sent(self) -> None:
+        self.sent = True
+        self.wake()
 
     def wake(self) -> None:
         self._event.set()

@@ -73,7 +73,10 @@ class HedgePolicy:
         min_delay: Floor of the delay, in seconds.
         initial_delay: Delay before ``min_samples`` answers have been seen.
         min_samples: Answers needed before the percentile is trusted.
-        max_in_flight: Hedges in flight at once per call.
+        max_in_flight: Hedges in flight at once per attempt.
+        max_per_attempt: Hedges sent per attempt: after a hedge failed while the first
+            request still waits (a retry gives it twice the timeout that expired, for a slow
+            resource), the next hedge is sent at once.
 
     .. versionadded:: 0.2.0
     """
@@ -83,6 +86,7 @@ class HedgePolicy:
     initial_delay: float = attrs.field(default=0.5, validator=_positive)
     min_samples: int = attrs.field(default=20, validator=attrs.validators.ge(1))
     max_in_flight: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    max_per_attempt: int = attrs.field(default=2, validator=attrs.validators.ge(1))
 
     def delay(self, samples: LatencySamples) -> float:
         """Return the seconds to wait for an answer before sending a hedge."""
