@@ -135,6 +135,7 @@ _KEYWORD = re.compile(rf"(?<![\w.])({_NAME})\s*=(?!=)")
 _TOKEN = re.compile(rf"(?<![\w.]){_NAME}(?![\w])")
 _BACKTICK = re.compile(r"`([^`\n]{1,200})`")
 _CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+_PLAIN_NAME = re.compile(_NAME)
 _SYMBOL = re.compile(rf"{_NAME}(?:\.{_NAME})*")
 _CODE_BLOCK = re.compile(r"^ {0,3}(```+|~~~+)[^\n]*\n(.*?)^ {0,3}\1", re.S | re.M)
 _DOCTEST = re.compile(r"^\s*(?:>>>|\.\.\.) (.*)$", re.M)
@@ -198,6 +199,8 @@ class Query:
         text: The question, cut to :data:`MAX_QUERY_CHARS`.
         words: Its plain lowercase words, stop words removed (at most 40).
         stems: Their stems (see :func:`stem`).
+        free_stems: Stems of the words written as plain words, not inside an identifier
+            (``option`` in ``option_3`` is not one).
         identifiers: The identifiers it names, the symbol first.
         symbol: The exact symbol asked for, if any.
         asks_private: Whether private objects are asked for.
@@ -211,6 +214,7 @@ class Query:
     text: str = ""
     words: tuple[str, ...] = ()
     stems: frozenset[str] = frozenset()
+    free_stems: frozenset[str] = frozenset()
     identifiers: tuple[Identifier, ...] = ()
     symbol: str | None = None
     asks_private: bool = False
@@ -263,7 +267,7 @@ def parse_query(query: str | None, symbol: str | None = None) -> Query:
                 details={"symbol": symbol[:60]},
                 suggestions=("Pass the object's dotted path, or use query for free text.",),
             )
-        add(Identifier(symbol))
+        found[(symbol, None)] = Identifier(symbol)
     code_spans = [m.group(1) for m in _BACKTICK.finditer(text)]
     for span in code_spans:
         for m in _TOKEN.finditer(span):
@@ -299,11 +303,18 @@ def parse_query(query: str | None, symbol: str | None = None) -> Query:
                         words.append(w)
     plain = {w for w in words if "_" not in w}
     idents = tuple(found.values())
+    code = {i.name for i in idents if i.strict}
+    free = {
+        stem(w.lower())
+        for w in _RAW.findall(text)
+        if w not in code and "_" not in w and len(w) >= 2 and w.lower() not in _STOPWORDS
+    }
     lowered = text.lower().replace("'", "").replace(" ", "")
     return Query(
         text=text,
         words=tuple(words),
         stems=frozenset(stem(w) for w in plain),
+        free_stems=frozenset(free),
         identifiers=idents,
         symbol=symbol,
         asks_private=bool(plain & _ASK_PRIVATE)
@@ -326,11 +337,10 @@ def code_names(text: str) -> frozenset[str]:
     chunks = [m.group(2) for m in _CODE_BLOCK.finditer(text)]
     chunks += [m.group(1) for m in _DOCTEST.finditer(text)]
     for chunk in chunks:
-        for m in _TOKEN.finditer(chunk):
-            for part in m.group().split("."):
-                if len(names) >= _MAX_CODE_NAMES:
-                    return frozenset(names)
-                names.add(part)
+        for m in _PLAIN_NAME.finditer(chunk):
+            if len(names) >= _MAX_CODE_NAMES:
+                return frozenset(names)
+            names.add(m.group())
     return frozenset(names)
 
 
@@ -607,14 +617,17 @@ def rank_entries(
 
 
 def matching_parameters(entry: ApiEntry, query: Query) -> tuple[Parameter, ...]:
-    """Return *entry*'s parameters that the query names or whose name shares a word with it.
+    """Return *entry*'s parameters that the query names, or whose name has one of its words.
+
+    Words count only when written as words: ``option_3`` matches the parameter ``option_3``,
+    not ``option_4``.
 
     .. versionadded:: 0.2.0
     """
     named = {i.name for i in query.identifiers}
     out = []
     for p in entry.parameters:
-        if p.name in named or stems_of(p.name) & query.stems:
+        if p.name in named or stems_of(p.name) & query.free_stems:
             out.append(p)
     return tuple(out)
 
