@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import attrs
+
 from ..apiref._model import ApiEntry, ApiIndex, Parameter
 from ..apiref._rank import Query, matching_parameters, resolve, stems_of
 from ._sanitize import sanitize_text
@@ -19,7 +21,7 @@ _SIG_LONG = 300
 """Signatures longer than this are laid out one parameter per line (full) or elided (brief)."""
 _MAX_MEMBERS = 40
 _MAX_ALIASES = 8
-_CARD_DUNDERS = ("__init__", "__call__", "__enter__", "__aenter__")
+_CARD_DUNDERS = ("__call__", "__enter__", "__aenter__", "__iter__", "__aiter__")
 _MAX_EXAMPLE_LINES = 20
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SECTION = re.compile(
@@ -143,6 +145,43 @@ def summary(doc: str | None, limit: int = 500) -> str:
     return _one(" ".join(lines), limit)
 
 
+def _example_lines(lines: list[str]) -> list[str]:
+    """The first example in *lines*: one fenced block, or lines up to a blank line.
+
+    Indented continuation (a Google-style example body) and further doctest lines after a
+    blank line stay; anything else after a blank line (``**Parameters:**``) ends it.
+    """
+    picked: list[str] = []
+    fence: str | None = None
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        if fence is not None:
+            picked.append(line)
+            if stripped.startswith(fence):
+                break
+        elif stripped.startswith(("```", "~~~")):
+            if picked and not picked[0].strip().startswith((">>>", "```", "~~~")):
+                break
+            fence = stripped[:3]
+            picked.append(line)
+        elif not stripped:
+            if not picked:
+                continue
+            after = next((x for x in lines[n + 1 : n + 3] if x.strip()), "")
+            if not after.strip().startswith((">>>", "...")) and not after.startswith(
+                ("    ", "\t")
+            ):
+                break
+            picked.append(line)
+        elif (_SECTION.match(line) and not line.startswith(" ")) or _UNDERLINE.match(line):
+            break
+        else:
+            picked.append(line)
+        if len(picked) >= _MAX_EXAMPLE_LINES:
+            break
+    return picked
+
+
 def example(doc: str | None) -> str:
     """Return the docstring's first example (an Examples section, a doctest or a code block)."""
     if not doc:
@@ -152,33 +191,33 @@ def example(doc: str | None) -> str:
     for i, line in enumerate(lines):
         if _EXAMPLE_HEAD.match(line):
             start = i + 2 if i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]) else i + 1
-            for body in lines[start:]:
-                if (_SECTION.match(body) and not body.startswith(" ")) or _UNDERLINE.match(body):
-                    break
-                picked.append(body)
-                if len(picked) >= _MAX_EXAMPLE_LINES:
-                    break
+            picked = _example_lines(lines[start:])
             break
     if not any(p.strip() for p in picked):
-        picked = []
         for i, line in enumerate(lines):
-            stripped = line.strip()
-            if stripped.startswith((">>>", "```", ".. code-block", ".. code::")):
-                for body in lines[i:]:
-                    if not body.strip() and picked:
-                        break
-                    picked.append(body)
-                    if len(picked) >= _MAX_EXAMPLE_LINES:
-                        break
+            if line.strip().startswith((">>>", "```", "~~~", ".. code-block", ".. code::")):
+                picked = _example_lines(lines[i:])
                 break
     while picked and not picked[-1].strip():
         picked.pop()
-    while picked and not picked[0].strip():
-        picked.pop(0)
     if not picked:
         return ""
     indent = min(len(p) - len(p.lstrip()) for p in picked if p.strip())
     return _clean("\n".join(p[indent:].rstrip() for p in picked), 1500)
+
+
+def compact(entry: ApiEntry, limit: int = 110) -> str:
+    """Return *entry*'s call shape in few tokens: parameter names only, no ``self``/``cls``."""
+    if entry.signature is None or not entry.parameters:
+        return signature(entry, full=False)[:limit]
+    params = list(entry.parameters)
+    if entry.kind == "method" and params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    shown = _params_list(attrs.evolve(entry, parameters=tuple(params)), set(), annotate_all=False)
+    shown = [p.split("=", 1)[0] for p in shown]
+    ret = f" -> {_one(entry.returns, 40)}" if entry.returns else ""
+    line = f"{safe_name(entry.name, 100)}({', '.join(shown)}){ret}"
+    return line if len(line) <= limit else line[: limit - 2] + " …"
 
 
 def _param_item(p: Parameter) -> str:
@@ -225,9 +264,7 @@ def _member_card(index: ApiIndex, entry: ApiEntry, query: Query) -> list[str]:
     members.sort(key=lambda t: (t[0], t[1]))
     lines = []
     for _, _, member in members[:_MAX_MEMBERS]:
-        line = "- " + signature(member, full=False)
-        if len(line) > 160:
-            line = line[:158] + " …"
+        line = "- " + compact(member)
         doc = summary(member.docstring, 120)
         lines.append(line + (f" — {doc}" if doc else ""))
     return lines
