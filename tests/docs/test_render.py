@@ -281,7 +281,8 @@ class TestRenderApi:
         assert "Client(*, auth: AuthTypes | None = None, proxy:" in first
         assert "- proxy: ProxyTypes | None = None — A proxy URL for all traffic." in first
         assert "Example:\n>>> client = httpx.Client(proxy=" in first
-        assert "Members:\n- get(url, *, params, follow_redirects) -> Response" in first and "_send" not in first
+        assert "Members:\n- get(url, *, params, follow_redirects) -> Response" in first
+        assert "_send" not in first
 
     def test_missing_parameter_said_outside_the_fence(self) -> None:
         """A keyword the version lacks is named, with the nearest, after the fenced block."""
