@@ -452,6 +452,18 @@ class TestRenderDocsWithApi:
             "Usage"
         )
 
+    @pytest.mark.parametrize("budget", [500, 2000, 4000])
+    def test_budget_is_used(self, projects: dict[str, Any], budget: int) -> None:
+        """README sections and many relevant entries fill at least 80% of the budget."""
+        out = render_docs(
+            docs_for(projects, "httpx"),
+            query="session request timeout",
+            max_tokens=budget,
+            api=big_index(),
+        )
+        assert 0.8 * budget <= out.tokens <= budget
+        assert out.api_entries and out.entries_omitted > 0
+
     def test_missing_identifier_in_docs_answer(self, projects: dict[str, Any]) -> None:
         """get_package_docs answers say what the version lacks too."""
         out = render_docs(

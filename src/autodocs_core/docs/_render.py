@@ -558,6 +558,8 @@ def _assemble(
             lo = mid
         else:
             hi = mid - 1
+    while lo > 0 and (lines[lo - 1].startswith("## ") or not lines[lo - 1].strip()):
+        lo -= 1  # no dangling heading or blank line at the cut
     text = build("\n".join(lines[:lo]))
     tokens = count_tokens(text)
     if tokens > budget:
@@ -757,7 +759,8 @@ def _render_combined(
     fence_cost = count_tokens(fence("", source="package-index", nonce=nonce))
     room = budget - count_tokens(header) - fence_cost - count_tokens(missing_text)
     room -= _NOTICE_RESERVE + 4
-    meta_text, meta_cost = _cut_lines(meta, max(0, room))
+    # Project URLs and the like must not crowd out the answer at small budgets.
+    meta_text, meta_cost = _cut_lines(meta, max(0, min(room, budget // 5)))
     room -= meta_cost + 2
 
     def section_item(sec: Section, relevant: bool = True) -> _Item:
