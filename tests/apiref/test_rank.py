@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodocs_core.apiref import ApiEntry, Parameter, _rank
@@ -160,6 +160,7 @@ class TestRank:
         """The package's own name matches every path, so it scores nothing."""
         assert paths("httpx") == []
 
+    @settings(max_examples=50)
     @given(api_indexes(), st.text(max_size=80))
     def test_sorted_exact_first_deterministic(self, index: object, text: str) -> None:
         """Any index and query: exact matches first, then by score, ties by path; repeatable."""
@@ -241,6 +242,7 @@ class TestMissing:
         """Plain words, capitalised words and other packages' dotted names are never missing."""
         assert find_missing(httpx_index(), parse_query(query)) == ()
 
+    @settings(max_examples=50)
     @given(api_indexes(), st.text(max_size=120))
     def test_bounded(self, index: object, text: str) -> None:
         """At most 20 reported, each with at most 5 nearest names."""

@@ -531,19 +531,14 @@ def resolve(index: ApiIndex, name: str, *, exact: bool = False) -> tuple[ApiEntr
 
 
 def _term_score(f: _Fields, stems: frozenset[str]) -> float:
-    score = 0.0
-    for s in stems:
-        if s in f.name:
-            score += 10
-        if s in f.owner:
-            score += 4
-        if s in f.returns:
-            score += 3
-        if s in f.params:
-            score += 3
-        if s in f.doc:
-            score += 1
-    return score
+    # Set intersections run in C: one pass over the entries stays linear and cheap.
+    return float(
+        10 * len(stems & f.name)
+        + 4 * len(stems & f.owner)
+        + 3 * len(stems & f.returns)
+        + 3 * len(stems & f.params)
+        + len(stems & f.doc)
+    )
 
 
 _KIND_WEIGHT = {"module": 0.6, "attribute": 0.8, "property": 0.9}
@@ -618,12 +613,12 @@ def rank_entries(
     for i, (entry, f) in enumerate(zip(entries, prep.fields, strict=True)):
         if i in first:
             continue
-        prior = _prior(entry, f, query, readme_code_names)
         if query.empty:
-            scored.append(ScoredEntry(entry, prior / 100))
+            scored.append(ScoredEntry(entry, _prior(entry, f, query, readme_code_names) / 100))
             continue
         base = _term_score(f, stems) if stems else 0.0
         if base > 0:
+            prior = _prior(entry, f, query, readme_code_names)
             scored.append(ScoredEntry(entry, round(base * prior, 6)))
     scored.sort(key=lambda s: (-s.score, s.entry.path))
     return scored

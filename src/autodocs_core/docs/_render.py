@@ -347,6 +347,7 @@ def render_docs(
 _MISSING_SHOWN = 5
 _CHANGELOG_FACTOR = 0.2
 _STOP_ROOM = 8  # below this many tokens of room, nothing useful fits
+_MAX_MISSES = 50  # items in a row that did not fit: stop rendering the rest (a huge index)
 
 
 def _short_sha(sha: str | None) -> str:
@@ -483,12 +484,17 @@ class _Fill:
 
 
 def _fill(items: list[_Item], room: int) -> _Fill:
-    """Take *items* in order while they fit in *room*; cut at most one at a line boundary."""
+    """Take *items* in order while they fit in *room*; cut at most one at a line boundary.
+
+    Stops rendering once the room is nearly gone or 50 items in a row did not fit, so a
+    package with 10,000 entries costs what the budget holds, not what the package holds.
+    """
     chosen: list[tuple[_Item, str]] = []
     sections_omitted = entries_omitted = tokens_omitted = 0
     cut = False
+    misses = 0
     for n, item in enumerate(items):
-        if room < _STOP_ROOM:
+        if room < _STOP_ROOM or misses >= _MAX_MISSES:
             rest = items[n:]
             sections_omitted += sum(1 for i in rest if i.kind == "section")
             tokens_omitted += sum(i.cost or 0 for i in rest if i.kind == "section")
@@ -500,6 +506,7 @@ def _fill(items: list[_Item], room: int) -> _Fill:
         if cost + sep <= room:
             chosen.append((item, text))
             room -= cost + sep
+            misses = 0
             continue
         if not cut and room - sep > 40:
             part, used = _cut_lines(text, room - sep)
@@ -510,6 +517,7 @@ def _fill(items: list[_Item], room: int) -> _Fill:
                 if item.kind == "section":
                     tokens_omitted += cost - used
                 continue
+        misses += 1
         if item.kind == "section":
             sections_omitted += 1
             tokens_omitted += cost
@@ -674,12 +682,20 @@ def render_api(
     fence_cost = count_tokens(fence("", source="release-file", nonce=nonce))
     room = budget - count_tokens(header) - fence_cost - count_tokens(missing_text)
     room -= _NOTICE_RESERVE + 4
+    # Brief entries cost 20+ tokens each: more than budget // 15 of them can never fit.
+    cap = max(50, budget // 15)
     items = [
-        i for _, i in _entry_items(index, q, ranked, _extra_names(missing), full_first=not q.empty)
+        i
+        for _, i in _entry_items(
+            index, q, ranked[:cap], _extra_names(missing), full_first=not q.empty
+        )
     ]
     shown = {s.entry.path for s in ranked}
     items += _overview_items(index, shown, f"Other public names in {safe_name(index.name)}")
     filled = _fill(items, max(0, room))
+    filled = attrs.evolve(
+        filled, entries_omitted=filled.entries_omitted + max(0, len(ranked) - cap)
+    )
     body = _join(filled.chosen)
     if not body:
         body = (
@@ -773,7 +789,8 @@ def _render_combined(
             relevant=relevant,
         )
 
-    entry_pairs = list(_entry_items(api, q, ranked, extra, full_first=True))
+    cap = max(50, budget // 15)  # as in render_api
+    entry_pairs = list(_entry_items(api, q, ranked[:cap], extra, full_first=True))
     entry_items = [i for _, i in entry_pairs]
     shown = {s.entry.path for s in ranked}
     overview = _overview_items(api, shown, f"Other public names in {safe_name(api.name)}")
@@ -801,6 +818,9 @@ def _render_combined(
         items += overview
         items += [section_item(sec, False) for sec in zero if sec.kind == "changelog"]
     filled = _fill(items, max(0, room))
+    filled = attrs.evolve(
+        filled, entries_omitted=filled.entries_omitted + max(0, len(ranked) - cap)
+    )
     chosen = filled.chosen
     if q.empty:
         first = [
