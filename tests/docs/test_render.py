@@ -262,9 +262,12 @@ def fenced(text: str) -> str:
 
 class TestRenderApi:
     def test_header_names_version_artifact_and_digest(self) -> None:
-        """The header we write names the exact version, the file and its sha256 prefix."""
-        out = render_api(httpx_index(), query="proxy", max_tokens=1000, constraint="<0.29")
-        head = out.text.split(OPENING)[0]
+        """The header we write names the exact version, the file, its sha256 prefix, staleness."""
+        out = render_api(
+            httpx_index(), query="proxy", max_tokens=1000, constraint="<0.29", stale_age=3600
+        )
+        head = out.text.split("<untrusted-upstream-text")[0]
+        assert "**Stale:** the index could not be reached; this copy is 1.0 h old." in head
         assert head.startswith("# httpx 0.28.1: API reference")
         assert "resolved from `<0.29`" in head
         assert "`httpx-0.28.1-py3-none-any.whl`, sha256 `d909fcccc110…`" in head
