@@ -229,6 +229,8 @@ class TestMissing:
         found = find_missing(httpx_index(), parse_query("Client.gett and httpx.Timeot"))
         (top,) = find_missing(httpx_index(), parse_query("AsyncClent"))
         assert (top.kind, top.owner, top.nearest[0]) == ("name", None, "Client")
+        (code,) = find_missing(httpx_index(), parse_query("`FastAPI`"))
+        assert (code.name, code.nearest) == ("FastAPI", ())
         assert [(m.name, m.owner, m.kind) for m in found] == [
             ("gett", "httpx.Client", "member"),
             ("Timeot", "httpx", "member"),
@@ -237,9 +239,12 @@ class TestMissing:
         (snake,) = find_missing(httpx_index(), parse_query("use follow_redirect"))
         assert snake.nearest[0] == "follow_redirects"
 
-    @pytest.mark.parametrize("query", ["os.path and e.g. json", "How do I send a Request", "x=1"])
+    @pytest.mark.parametrize(
+        "query",
+        ["os.path and e.g. json", "How do I send a Request", "x=1", "use it with FastAPI"],
+    )
     def test_plain_words_and_other_packages_not_reported(self, query: str) -> None:
-        """Plain words, capitalised words and other packages' dotted names are never missing."""
+        """Plain words, other packages' names (nothing near them) are never reported missing."""
         assert find_missing(httpx_index(), parse_query(query)) == ()
 
     @settings(max_examples=50)

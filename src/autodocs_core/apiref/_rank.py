@@ -185,6 +185,9 @@ class Identifier:
         strict: Whether it looks like code (``_``, a dot, inner capitals, backticks, a call or
             ``=``); a plain capitalised word (``Client``) is not strict: it can put an object
             first but is never reported missing.
+        bare: Whether it was only written as a word in prose (``FastAPI``, ``max_retries``),
+            not as code, a call, a keyword or the symbol: it is reported missing only when
+            a near name exists (else it is likely another library's name).
 
     .. versionadded:: 0.2.0
     """
@@ -192,6 +195,7 @@ class Identifier:
     name: str
     keyword_of: str | None = None
     strict: bool = True
+    bare: bool = False
 
 
 @attrs.frozen
@@ -292,7 +296,7 @@ def parse_query(query: str | None, symbol: str | None = None) -> Query:
     for m in _TOKEN.finditer(text):
         name = m.group()
         if _looks_like_code(name):
-            add(Identifier(name))
+            add(Identifier(name, bare=True))
         elif name[0].isupper() and any(c.islower() for c in name[1:]) and len(name) > 2:
             add(Identifier(name, strict=False))
     words: list[str] = []
@@ -748,5 +752,7 @@ def find_missing(index: ApiIndex, query: Query) -> tuple[Missing, ...]:
             continue
         if ident.name in prep.param_names or ident.name in prep.member_names:
             continue
-        report(Missing(ident.name, None, "name", _nearest_name(prep, ident.name)))
+        nearest = _nearest_name(prep, ident.name)
+        if nearest or not ident.bare:
+            report(Missing(ident.name, None, "name", nearest))
     return tuple(out)
