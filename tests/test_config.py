@@ -30,6 +30,8 @@ GOOD = {
     "AUTODOCS_LOG_LEVEL": "info",
     "AUTODOCS_SHUTDOWN_GRACE": "2.5",
     "AUTODOCS_ALLOW_BROAD_ROOTS": "1",
+    "AUTODOCS_HEDGE": "off",
+    "AUTODOCS_HEDGE_MIN_DELAY": "0.2",
 }
 
 
@@ -59,7 +61,12 @@ def test_every_documented_variable_is_read() -> None:
         log_level="INFO",
         shutdown_grace=2.5,
         allow_broad_roots=True,
+        hedge=False,
+        hedge_min_delay=0.2,
     )
+    assert s.index_config().hedge is None
+    hedged = Settings.from_env({"AUTODOCS_HEDGE_MIN_DELAY": "0.2"}).index_config().hedge
+    assert hedged is not None and hedged.min_delay == 0.2
     assert s.cache_path() == "/tmp/autodocs-cache"
     assert Settings().cache_path().endswith("autodocs")
     assert s.index_config().url == "https://mirror.example"
@@ -88,6 +95,8 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_INDEX_TOKEN", "a\nb"),
         ("AUTODOCS_OFFLINE", "maybe"),
         ("AUTODOCS_MAX_CONCURRENCY", "0"),
+        ("AUTODOCS_HEDGE", "sometimes"),
+        ("AUTODOCS_HEDGE_MIN_DELAY", "0"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

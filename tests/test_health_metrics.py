@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from autodocs_core.config import Settings
 from autodocs_core.errors import AutodocsError
+from autodocs_core.health import PROBE_TTL
 from autodocs_core.resilience import CircuitState
 from autodocs_core.service import DocsService
 from autodocs_core.testing import FakeClock, Fault, FaultIndex, FaultPlan
@@ -136,7 +138,10 @@ async def test_metrics_snapshot_and_prometheus(projects: dict[str, Any], tmp_pat
         "autodocs_cache_hit_rate",
         "autodocs_breaker_open",
         "autodocs_retry_budget_available",
+        "autodocs_hedges_sent",
+        "autodocs_hedges_won",
     } <= set(families)
+    assert snap["hedges"] == {"sent": 0, "won": 0}
 
 
 async def test_cancelled_calls_leave_no_in_flight_count(
@@ -152,3 +157,53 @@ async def test_cancelled_calls_leave_no_in_flight_count(
             snap = svc.metrics_snapshot()
     assert snap["in_flight"]["get_docs"] == 0
     assert any(c["outcome"] == "cancelled" for c in snap["calls"])
+
+
+class TestProbeCache:
+    async def test_200_probes_in_a_second_make_one_upstream_request(
+        self, projects: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """200 concurrent health checks over one (fake) second share one HEAD to the index."""
+        clock = FakeClock()
+        async with FaultIndex(projects) as index:
+            cfg = Settings(index_url=index.url, cache_dir=str(tmp_path))
+            async with DocsService(cfg, clock=clock) as svc:
+                reports = []
+
+                async def probe() -> None:
+                    reports.append(checks(await svc.health())["index"])
+
+                async with anyio.create_task_group() as tg:
+                    for i in range(200):
+                        tg.start_soon(probe)
+                        if i % 10 == 9:
+                            clock.advance(0.05)
+                            await anyio.lowlevel.checkpoint()
+                assert clock.now() == pytest.approx(1.0)
+                assert index.count("/simple/") <= 2
+                assert reports == ["healthy"] * 200
+                clock.advance(5.0)
+                await svc.health()
+                assert index.count("/simple/") <= 3
+
+    async def test_a_failed_probe_is_reused_too_and_expires(
+        self, projects: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """An unreachable index is probed once per PROBE_TTL, not once per health check."""
+        clock = FakeClock()
+        plan = FaultPlan(probabilities=[(Fault("status", status=503), 1.0)])
+        async with FaultIndex(projects, plan=plan) as index:
+            cfg = Settings(index_url=index.url, cache_dir=str(tmp_path))
+            async with DocsService(cfg, clock=clock) as svc:
+                for _ in range(20):
+                    report = await svc.health()
+                    clock.advance(0.1)
+                index_check = next(c for c in report.checks if c.name == "index")
+                assert index_check.status == "degraded"
+                assert index_check.data["probe_age_seconds"] == pytest.approx(1.9)
+                assert index.count("/simple/") == 1
+                clock.advance(PROBE_TTL)
+                report = await svc.health()
+                assert index.count("/simple/") == 2  # expired: probed again
+                index_check = next(c for c in report.checks if c.name == "index")
+                assert index_check.data["probe_age_seconds"] == 0.0

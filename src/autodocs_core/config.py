@@ -19,6 +19,7 @@ import attrs
 from .errors import ConfigError, redact_url
 from .http import Credentials, HttpConfig, make_ssl_context, split_userinfo
 from .pypi import DEFAULT_INDEX_URL, IndexConfig, normalize_index_url
+from .resilience import HedgePolicy
 
 __all__ = ["ENV_VARS", "Settings"]
 
@@ -56,11 +57,16 @@ class Settings:
         allow_broad_roots: ``AUTODOCS_ALLOW_BROAD_ROOTS``: let clients scan the file system
             root, system directories or a whole home directory (see
             :func:`~autodocs_core.deps.check_scan_root`).
+        hedge: ``AUTODOCS_HEDGE``: send a second request when the first has not answered by
+            the p95 latency of recent answers (first answer wins).
+        hedge_min_delay: ``AUTODOCS_HEDGE_MIN_DELAY``: seconds a request is always given
+            before it is hedged.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       ``log_level``, ``shutdown_grace`` and ``allow_broad_roots``; the CA bundle, the netrc
-       file and the cache directory are checked when the settings are read.
+       ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge`` and
+       ``hedge_min_delay``; the CA bundle, the netrc file and the cache directory are checked
+       when the settings are read.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -84,6 +90,8 @@ class Settings:
     log_level: str = "WARNING"
     shutdown_grace: float = 10.0
     allow_broad_roots: bool = False
+    hedge: bool = True
+    hedge_min_delay: float = 0.05
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,7 +131,11 @@ class Settings:
 
     def index_config(self) -> IndexConfig:
         """Return the index client settings."""
-        return IndexConfig(url=self.index_url, deadline=self.deadline)
+        return IndexConfig(
+            url=self.index_url,
+            deadline=self.deadline,
+            hedge=HedgePolicy(min_delay=self.hedge_min_delay) if self.hedge else None,
+        )
 
     def credentials(self) -> Credentials | None:
         """Return the index credentials (configuration first, then netrc), if any.
@@ -302,5 +314,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "log_level": ("AUTODOCS_LOG_LEVEL", _log_level),
     "shutdown_grace": ("AUTODOCS_SHUTDOWN_GRACE", _number(float, 0.0, 300.0)),
     "allow_broad_roots": ("AUTODOCS_ALLOW_BROAD_ROOTS", _flag),
+    "hedge": ("AUTODOCS_HEDGE", _flag),
+    "hedge_min_delay": ("AUTODOCS_HEDGE_MIN_DELAY", _number(float, 0.001, 10.0)),
 }
 """Settings field -> (environment variable, parser)."""

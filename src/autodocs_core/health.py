@@ -1,7 +1,9 @@
 """Health and readiness: real probes and real signals, not a constant "healthy".
 
 Health (for monitoring): a cache read/write probe, index connectivity (one small ``HEAD``
-request, skipped while the breaker is open: the breaker's state is the answer), a parser
+request, skipped while the breaker is open: the breaker's state is the answer; its result is
+reused for :data:`PROBE_TTL` seconds and concurrent probes share one request, so that probing can
+never become load on the index), a parser
 self-test, memory (RSS), free disk for the cache, and the recent error rate. The status is the
 worst of the checks: an open breaker makes the service degraded; 10% recent errors degraded,
 25% unhealthy (a service with 40% errors is not healthy).
@@ -16,17 +18,19 @@ import datetime as dt
 import os
 import shutil
 import sys
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .errors import AutodocsError
+from .resilience import SingleFlight
 
 if TYPE_CHECKING:
     from .service import DocsService
 
-__all__ = ["Check", "HealthReport", "Readiness", "check_health", "check_readiness"]
+__all__ = ["PROBE_TTL", "Check", "HealthReport", "Readiness", "check_health", "check_readiness"]
 
 Status = Literal["healthy", "degraded", "unhealthy"]
 _ORDER: dict[str, int] = {"healthy": 0, "degraded": 1, "unhealthy": 2}
@@ -35,6 +39,55 @@ ERROR_RATE_DEGRADED = 0.10
 ERROR_RATE_UNHEALTHY = 0.25
 MEMORY_DEGRADED_BYTES = 1 << 30
 DISK_DEGRADED_BYTES = 100 << 20
+
+PROBE_TTL = 5.0
+"""Seconds an index probe's result is reused by later health checks.
+
+200 ``/healthz`` requests in one second make one ``HEAD`` to the index (two at most, when the
+second straddles the expiry), however many arrive at once.
+
+.. versionadded:: 0.2.0
+"""
+
+
+@attrs.frozen
+class _ProbeResult:
+    status: int | None
+    error: AutodocsError | None
+    at: float
+
+
+@attrs.define
+class _ProbeCache:
+    flight: SingleFlight[_ProbeResult] = attrs.field(factory=SingleFlight)
+    result: _ProbeResult | None = None
+
+
+# One cache per service, dropped with it (health checks are functions of the service).
+_PROBES: weakref.WeakKeyDictionary[DocsService, _ProbeCache] = weakref.WeakKeyDictionary()
+
+
+async def _probe_index(service: DocsService, url: str) -> _ProbeResult:
+    """Return a probe result at most PROBE_TTL seconds old; concurrent callers share one."""
+    cache = _PROBES.get(service)
+    if cache is None:
+        cache = _PROBES[service] = _ProbeCache()
+    clock = service.clock
+    found = cache.result
+    if found is not None and clock.now() - found.at < PROBE_TTL:
+        return found
+
+    async def probe() -> _ProbeResult:
+        try:
+            status = await service.http.probe(url)
+        except AutodocsError as exc:
+            result = _ProbeResult(None, exc, clock.now())
+        else:
+            result = _ProbeResult(status, None, clock.now())
+        cache.result = result
+        return result
+
+    return await cache.flight.do(url, probe)
 
 
 @attrs.frozen
@@ -157,15 +210,17 @@ async def _index_check(service: DocsService) -> Check:
             "circuit breaker open: the index failed repeatedly; cached docs are served",
             data,
         )
-    try:
-        status = await service.http.probe(f"{url}/simple/")
-    except AutodocsError as exc:
+    probe = await _probe_index(service, f"{url}/simple/")
+    data["probe_age_seconds"] = round(max(0.0, service.clock.now() - probe.at), 3)
+    if probe.error is not None:
+        exc = probe.error
         return Check(
             "index",
             "degraded",
             f"index unreachable: {exc.message}",
             {**data, "error_type": exc.error_type},
         )
+    status = probe.status or 0
     data["status_code"] = status
     if status >= 500:
         return Check("index", "degraded", f"index answered HTTP {status}", data)

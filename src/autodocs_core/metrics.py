@@ -171,6 +171,8 @@ class ServiceMetrics:
                 }
                 for host, b in service.index.budgets.items()
             }
+            hedges = service.index.hedge_statistics()
+            data["hedges"] = {"sent": hedges.sent, "won": hedges.won}
         return data
 
     def prometheus_text(self, service: DocsService | None = None) -> str:
@@ -247,6 +249,16 @@ class ServiceMetrics:
                     for host, info in snap["retry_budgets"].items():
                         budget.add_metric([host], info["available"])
                     yield budget
+                    yield CounterMetricFamily(
+                        "autodocs_hedges_sent",
+                        "Hedged requests sent (a second request racing an unanswered one)",
+                        value=snap["hedges"]["sent"],
+                    )
+                    yield CounterMetricFamily(
+                        "autodocs_hedges_won",
+                        "Hedged requests whose answer was used",
+                        value=snap["hedges"]["won"],
+                    )
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Collector())

@@ -256,7 +256,10 @@ class DocsService:
             index_url=settings.index_url,
         )
         self.http = HttpClient(
-            settings.http_config(), credentials=settings.credentials(), transport=transport
+            settings.http_config(),
+            credentials=settings.credentials(),
+            transport=transport,
+            clock=clock,
         )
         self.index = IndexClient(
             self.http, settings.index_config(), clock=clock, rng=rng, hooks=hooks

@@ -149,10 +149,10 @@ def _strict(server: MCPServer[Any]) -> None:
     """Publish ``additionalProperties: false`` and compact schemas for every tool.
 
     The tool list rides along in every conversation, so its schemas carry what a client needs
-    (types, bounds, required fields, argument descriptions) and nothing else: no titles, no
+    (types, bounds, required arguments, argument descriptions) and nothing else: no titles, no
     descriptions of output models, ``["string", "null"]`` instead of an ``anyOf``, and the
-    error payload of failed items as a plain object (its shape is documented once, in
-    docs/errors.md).
+    items of output lists (failures, dependencies, skipped modules) as plain objects (their
+    fields are documented once, in docs/tools.md and docs/errors.md).
     """
     for tool in server._tool_manager.list_tools():
         tool.parameters = _compact(tool.parameters, keep_descriptions=True)
@@ -167,8 +167,8 @@ def _compact(schema: Any, *, keep_descriptions: bool) -> Any:
         return [_compact(v, keep_descriptions=keep_descriptions) for v in schema]
     if not isinstance(schema, dict):
         return schema
-    if schema.get("$ref") == "#/$defs/FailedOut":
-        return {"type": "object"}
+    if not keep_descriptions and "$ref" in schema:
+        return {"type": "object"}  # nested items of outputs: their fields are in docs/tools.md
     drop = {"title"} if keep_descriptions else {"title", "description"}
     out = {
         k: _compact(v, keep_descriptions=keep_descriptions)
@@ -191,12 +191,8 @@ def _compact(schema: Any, *, keep_descriptions: bool) -> Any:
         del out["default"]  # an optional argument's absence says as much
     if not keep_descriptions:
         out.pop("required", None)  # every output field is always present
-    defs = out.get("$defs")
-    if isinstance(defs, dict):
-        for gone in ("FailedOut", "ErrorOut"):
-            defs.pop(gone, None)
-        if not defs:
-            del out["$defs"]
+    if not keep_descriptions:
+        out.pop("$defs", None)
     return out
 
 
@@ -300,7 +296,7 @@ def build_server(
         ] = None,
         max_tokens: MaxTokens = None,
     ) -> DocsOut:
-        """README and metadata of one exact package version (resolved from the constraint)."""
+        """README and metadata of one exact version; with a query, also its API from the wheel."""
         try:
             answer = await holder.get().get_docs(
                 package_name, version_constraint, query=query, max_tokens=max_tokens
@@ -327,10 +323,7 @@ def build_server(
         ] = None,
         max_tokens: MaxTokens = None,
     ) -> ApiOut:
-        """Signatures, parameters and docstrings of one exact version, read from its wheel.
-
-        Says explicitly when a named function or parameter does not exist in that version.
-        """
+        """Signatures and docstrings of one exact version, from its wheel; names what it lacks."""
         try:
             answer = await holder.get().get_api_reference(
                 package_name,

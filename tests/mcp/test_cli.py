@@ -245,7 +245,7 @@ def test_api_command(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`autodocs api NAME SYMBOL` prints the reference; --json names the artifact."""
-    from autodocs_core.testing import wheel_filename
+    from autodocs_core.testing._index import wheel_filename
     from tests.apiref.test_service import httpx_wheel
 
     wheel = wheel_filename("httpx", "0.28.1")

@@ -63,7 +63,7 @@ async def test_mcp_over_http_with_probes(projects: dict[str, Any], tmp_path: Pat
     async with FaultIndex(projects) as index, http_server(index.url, tmp_path) as (proc, base):
         assert base.startswith("http://127.0.0.1:")
         async with Client(f"{base}/mcp") as client:
-            assert len((await client.list_tools()).tools) == 4  # operator tools are opt-in
+            assert len((await client.list_tools()).tools) == 5  # operator tools are opt-in
             result = await client.call_tool("get_package_docs", {"package_name": "trio"})
             assert result.structured_content["version"] == "0.35.0"
             bad = await client.call_tool("get_package_docs", {"package_name": "nope-nope"})

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 
 TOOLS = {
     "get_package_docs",
+    "get_api_reference",
     "get_package_docs_with_context",
     "get_docs_for_packages",
     "scan_dependencies",

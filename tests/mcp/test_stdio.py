@@ -49,7 +49,7 @@ async def test_official_client_over_stdio(projects: dict[str, Any], tmp_path: Pa
         )
         async with Client(params) as client:
             tools = await client.list_tools()
-            assert len(tools.tools) == 4  # operator tools are opt-in (AUTODOCS_OPERATOR_TOOLS)
+            assert len(tools.tools) == 5  # operator tools are opt-in (AUTODOCS_OPERATOR_TOOLS)
             result = await client.call_tool(
                 "get_package_docs", {"package_name": "trio", "version_constraint": "*"}
             )

@@ -28,6 +28,14 @@ from ._codec import decode_index as decode_index
 from ._codec import encode_index as encode_index
 from ._modules import ModuleFile as ModuleFile
 from ._modules import module_paths as module_paths
+from ._rank import Identifier as Identifier
+from ._rank import Missing as Missing
+from ._rank import Query as Query
+from ._rank import ScoredEntry as ScoredEntry
+from ._rank import find_missing as find_missing
+from ._rank import parse_query as parse_query
+from ._rank import rank_entries as rank_entries
+from ._rank import resolve as resolve
 from ._reader import ApiReader as ApiReader
 from ._zip import DEFAULT_LIMITS as DEFAULT_LIMITS
 from ._zip import ArchiveLimits as ArchiveLimits
@@ -52,7 +60,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ApiReader",
     "ENTRY_KINDS",
     "ApiEntry",
     "ApiIndex",
@@ -78,4 +85,15 @@ __all__ = [
     "encode_index",
     "extract_api",
     "module_paths",
+    # ranking
+    "Identifier",
+    "Missing",
+    "Query",
+    "ScoredEntry",
+    "find_missing",
+    "parse_query",
+    "rank_entries",
+    "resolve",
+    # the whole read
+    "ApiReader",
 ]

@@ -6,6 +6,7 @@ from ._render import MAX_TOKENS as MAX_TOKENS
 from ._render import MIN_TOKENS as MIN_TOKENS
 from ._render import Rendered as Rendered
 from ._render import check_budget as check_budget
+from ._render import render_api as render_api
 from ._render import render_docs as render_docs
 from ._sanitize import FENCE_TAG as FENCE_TAG
 from ._sanitize import fence as fence
@@ -30,6 +31,7 @@ __all__ = [
     "count_tokens",
     "fence",
     "rank",
+    "render_api",
     "render_docs",
     "safe_url",
     "sanitize_text",

@@ -12,7 +12,9 @@ import json
 import math
 import ssl
 import zlib
-from typing import Any, Self
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Final, Self
 
 import attrs
 import httpx
@@ -25,18 +27,83 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
-from ..resilience import AdaptiveTimeout
+from ..resilience import SYSTEM_CLOCK, AdaptiveTimeout, Clock
 from ._auth import Credentials
 from ._errors import classify_exception, classify_response
 from ._range import RangeBody, range_header, range_redirect, read_range, shown_url
 from ._tls import make_ssl_context
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "HttpClient", "HttpConfig", "Origin", "origin_of"]
+__all__ = [
+    "DEFAULT_HEADER_TIMEOUT_INITIAL",
+    "DEFAULT_HEADER_TIMEOUT_MINIMUM",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ROUTE_ARTIFACT",
+    "ROUTE_METADATA",
+    "ROUTE_OTHER",
+    "ROUTE_PROJECT",
+    "ROUTE_SIMPLE",
+    "HttpClient",
+    "HttpConfig",
+    "Origin",
+    "origin_of",
+    "route_of",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 """Default cap on a response body, counted after decompression (20 MiB)."""
 
 _JSON_TYPES = frozenset({"application/json"})
+
+DEFAULT_HEADER_TIMEOUT_INITIAL: Final = 1.0
+"""Seconds allowed for the response headers before any latency has been observed.
+
+Low, because a timeout doubles it (1, 2, 4, 8 s, up to the read timeout): an index that always
+needs 3.2 s is answered on the third attempt (1 + 2 + 3.2 = 6.2 s), while a hang on a fresh
+server costs 1 s instead of the former fixed 3 s.
+
+.. versionadded:: 0.2.0
+"""
+
+DEFAULT_HEADER_TIMEOUT_MINIMUM: Final = 0.5
+"""The lowest adaptive header timeout (a fast index's hang is detected after 0.5 s).
+
+.. versionadded:: 0.2.0
+"""
+
+ROUTE_PROJECT: Final = "project"
+"""Route class of JSON API project and per-version documents (``/pypi/{name}[/{version}]/json``)."""
+ROUTE_SIMPLE: Final = "simple"
+"""Route class of simple API (PEP 503/691) project pages (``/simple/{name}/``)."""
+ROUTE_METADATA: Final = "metadata"
+"""Route class of core-metadata files published beside a distribution (PEP 658, ``.metadata``)."""
+ROUTE_ARTIFACT: Final = "artifact"
+"""Route class of distribution files (wheels, sdists) and range reads of them."""
+ROUTE_OTHER: Final = "other"
+"""Route class of anything else."""
+
+_ARTIFACT_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg")
+_MAX_ESTIMATES = 256
+
+
+def route_of(url: httpx.URL | str) -> str:
+    """Return the route class of *url*, from its path.
+
+    The adaptive header timeout keeps one estimate per origin and route class, so that a slow
+    kind of resource (large metadata files, say) cannot raise or lower the timeout of another.
+
+    .. versionadded:: 0.2.0
+    """
+    path = httpx.URL(url).path
+    if path.endswith(".metadata"):
+        return ROUTE_METADATA
+    if path.endswith(_ARTIFACT_SUFFIXES):
+        return ROUTE_ARTIFACT
+    if "/simple/" in path:
+        return ROUTE_SIMPLE
+    if "/pypi/" in path and path.endswith("/json"):
+        return ROUTE_PROJECT
+    return ROUTE_OTHER
+
 
 Origin = tuple[str, str, int]
 """(scheme, host, port): what credentials, redirects and breakers are keyed by."""
@@ -65,12 +132,16 @@ class HttpConfig:
         max_connections: Connections per client (callers beyond it queue for the pool; on these
             machines 10 connections beat 50 by 5×).
         connect_timeout: Seconds to establish a connection.
-        read_timeout: Upper bound on waiting for response headers and on each body read; the
-            adaptive timeout below uses less once it has seen the upstream's latency.
+        read_timeout: Upper bound on waiting for response headers and on each body read: the
+            ceiling the adaptive header timeout may escalate to.
         write_timeout: Seconds to send the request.
         pool_timeout: Seconds to wait for a free connection.
-        header_timeout: Adaptive per-request timeout for the response headers, or ``None`` to
-            use ``read_timeout`` as it is.
+        header_timeout: Template of the adaptive timeout for the response headers, or
+            ``None`` to use ``read_timeout`` as it is. The client keeps one estimate per origin
+            and route class (see :func:`route_of`), spawned from this template with
+            ``read_timeout`` as its ceiling. Default: initial
+            :data:`DEFAULT_HEADER_TIMEOUT_INITIAL`, minimum
+            :data:`DEFAULT_HEADER_TIMEOUT_MINIMUM`, doubling on each timeout.
         max_response_bytes: Cap on a body, after decompression.
         max_redirects: Redirect hops followed: same origin only for index requests; any
             http(s) origin for artifact range reads (no credentials, no https -> http).
@@ -89,9 +160,7 @@ class HttpConfig:
     read_timeout: float = attrs.field(default=10.0, validator=_positive)
     write_timeout: float = attrs.field(default=5.0, validator=_positive)
     pool_timeout: float = attrs.field(default=10.0, validator=_positive)
-    header_timeout: AdaptiveTimeout | None = attrs.field(
-        factory=lambda: AdaptiveTimeout(initial=3.0, minimum=0.5, maximum=10.0), eq=False
-    )
+    header_timeout: AdaptiveTimeout | None = attrs.field(eq=False)
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
     max_redirects: int = attrs.field(default=3, validator=attrs.validators.ge(0))
     min_transfer_rate: int = attrs.field(default=4096, validator=attrs.validators.ge(0))
@@ -99,6 +168,15 @@ class HttpConfig:
     ca_bundle: str | None = None
     trust_env: bool = True
     user_agent: str = "autodocs-mcp-server"
+
+    @header_timeout.default
+    def _default_header_timeout(self) -> AdaptiveTimeout:
+        initial = min(DEFAULT_HEADER_TIMEOUT_INITIAL, self.read_timeout)
+        return AdaptiveTimeout(
+            initial=initial,
+            minimum=min(DEFAULT_HEADER_TIMEOUT_MINIMUM, initial),
+            maximum=self.read_timeout,
+        )
 
 
 class _BoundedDecoder:
@@ -166,11 +244,18 @@ class Body:
         url: The final URL (after redirects), credentials redacted.
         content_type: The media type, lower-cased, without parameters.
         data: The bytes.
+        header_seconds: How long the upstream took to send the response headers, measured
+            from when the request was written (connection-pool waits and connecting
+            excluded), when known.
+
+    .. versionchanged:: 0.2.0
+       ``header_seconds``.
     """
 
     url: str
     content_type: str
     data: bytes
+    header_seconds: float | None = attrs.field(default=None, kw_only=True, eq=False)
     _decoded: Any = attrs.field(default=_UNDECODED, init=False, eq=False, repr=False)
 
     def json(self) -> Any:
@@ -218,8 +303,11 @@ class HttpClient:
         credentials: Sent only to the credentials' origin, never logged.
         transport: An httpx transport for tests (``httpx.MockTransport``); the pool limits are
             then the transport's own business.
+        clock: Time source for measuring latency (inject a fake one in tests).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``clock``; one adaptive header timeout per origin and route class, escalating on timeouts.
     """
 
     def __init__(
@@ -228,11 +316,14 @@ class HttpClient:
         *,
         credentials: Credentials | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config or HttpConfig()
         self.credentials = credentials
+        self.clock = clock
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._estimates: OrderedDict[tuple[Origin, str], AdaptiveTimeout] = OrderedDict()
 
     async def __aenter__(self) -> Self:
         cfg = self.config
@@ -265,42 +356,114 @@ class HttpClient:
             pool=cfg.pool_timeout,
         )
 
-    async def get(self, url: str, *, accept: tuple[str, ...] = ("application/json",)) -> Body:
+    def header_timeout_for(self, url: str, route: str | None = None) -> AdaptiveTimeout | None:
+        """Return the adaptive header timeout of *url*'s origin and *route* class.
+
+        Args:
+            url: Any URL of the origin.
+            route: The route class (default: :func:`route_of` the URL).
+
+        Returns:
+            The estimate (created on first use), or ``None`` when adaptive timeouts are off.
+
+        .. versionadded:: 0.2.0
+        """
+        template = self.config.header_timeout
+        if template is None:
+            return None
+        key = (origin_of(url), route if route is not None else route_of(url))
+        found = self._estimates.get(key)
+        if found is None:
+            found = template.spawn(maximum=min(template.maximum, self.config.read_timeout))
+            self._estimates[key] = found
+            while len(self._estimates) > _MAX_ESTIMATES:
+                self._estimates.popitem(last=False)
+        else:
+            self._estimates.move_to_end(key)
+        return found
+
+    async def get(
+        self,
+        url: str,
+        *,
+        accept: tuple[str, ...] = ("application/json",),
+        route: str | None = None,
+        min_header_timeout: float = 0.0,
+        on_sent: Callable[[], object] | None = None,
+    ) -> Body:
         """GET *url* once and return its complete body.
+
+        Args:
+            url: The URL.
+            accept: Acceptable media types (``"*/*"`` accepts any).
+            route: The route class of the request, which selects the adaptive header timeout
+                (default: :func:`route_of` the URL).
+            min_header_timeout: Seconds the headers are allowed at least, whatever the estimate
+                says (capped by ``read_timeout``); a retry after a header timeout passes twice
+                the timeout that expired.
+            on_sent: Called once the request is on the wire (after any wait for a pooled
+                connection and the connect), so that a hedge timer measures the upstream and
+                not our queue. With a custom transport (which may not report it), called when
+                the request is handed to the transport.
 
         Raises:
             AutodocsError: Classified failures: HTTP errors by status, timeouts, connection
                 failures, TLS failures, a body over the cap, a wrong content type, a redirect
-                to another origin or too many redirects.
+                to another origin or too many redirects. A timeout waiting for the headers has
+                ``details["phase"] == "headers"`` and ``details["timeout_seconds"]``.
+
+        .. versionchanged:: 0.2.0
+           ``route``, ``min_header_timeout`` and ``on_sent``.
         """
         client = self._client
         if client is None:
             raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
         current = httpx.URL(url)
         start_origin = origin_of(current)
-        header_timeout = self.config.header_timeout
+        header_timeout = self.header_timeout_for(url, route)
+        clock = self.clock
         for _hop in range(self.config.max_redirects + 1):
             headers = {"Accept": ", ".join(accept)}
             if self.credentials is not None and origin_of(current) == self.credentials.origin:
                 headers["Authorization"] = self.credentials.header()
-            read = self.config.read_timeout
+            ceiling = self.config.read_timeout
+            read = ceiling
             if header_timeout is not None:
-                read = min(read, header_timeout.current())
+                read = min(ceiling, max(header_timeout.current(), min_header_timeout))
             request = client.build_request(
                 "GET", current, headers=headers, timeout=self._timeout(read)
             )
-            started = _now()
+            started = clock.now()
+            seen = header_timeout.observations if header_timeout is not None else 0
+            sent = _SentAt(clock, on_sent)
+            request.extensions["trace"] = sent.trace
+            if on_sent is not None and not isinstance(
+                self._transport, httpx.AsyncHTTPTransport | None
+            ):
+                sent.fire()  # a custom transport may not report; count it as sent now
             try:
                 response = await client.send(request, stream=True)
+            except httpx.ReadTimeout as exc:
+                # No headers in time: the estimate was too low (RFC 6298 §5.5, back it off).
+                if header_timeout is not None:
+                    header_timeout.on_timeout(read, observations=seen)
+                error = _translate(exc)
+                if isinstance(error, UpstreamTimeout):
+                    error.details.update(phase="headers", timeout_seconds=read)
+                raise error from exc
             except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
                 raise _translate(exc) from exc
             try:
+                # The upstream's latency, not our queue: timed from when the request was
+                # written when the transport says so (httpcore's trace), else from the send.
+                latency = clock.now() - (sent.at if sent.at is not None else started)
                 if header_timeout is not None:
-                    header_timeout.observe(_now() - started)
+                    header_timeout.observe(latency)
                 if response.is_redirect:
                     current = self._redirect_target(response, start_origin)
                     continue
-                return await self._read(response, accept)
+                body = await self._read(response, accept)
+                return attrs.evolve(body, header_seconds=latency)
             finally:
                 await response.aclose()
         raise UpstreamClientError(
@@ -489,6 +652,27 @@ class HttpClient:
         except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
             raise _translate(exc) from exc
         return decoder.finish()
+
+
+class _SentAt:
+    """httpcore trace hook: remembers when the request headers started to be written."""
+
+    __slots__ = ("at", "callback", "clock")
+
+    def __init__(self, clock: Clock, callback: Callable[[], object] | None = None) -> None:
+        self.clock = clock
+        self.callback = callback
+        self.at: float | None = None
+
+    def fire(self) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            self.at = self.clock.now()
+            self.fire()
 
 
 def _now() -> float:

@@ -3,6 +3,8 @@
 from ._client import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
 from ._client import IndexClient as IndexClient
 from ._client import IndexConfig as IndexConfig
+from ._client import MetadataFallback as MetadataFallback
+from ._client import SimplePage as SimplePage
 from ._client import normalize_index_url as normalize_index_url
 from ._models import PackageMetadata as PackageMetadata
 from ._models import ProjectIndex as ProjectIndex
@@ -18,6 +20,8 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "IndexClient",
     "IndexConfig",
+    "MetadataFallback",
+    "SimplePage",
     "PackageMetadata",
     "ProjectIndex",
     "Release",

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import anyio
 import attrs
 import httpx
 from packaging.utils import (
@@ -34,9 +35,19 @@ from ..errors import (
     NotFoundError,
     PackageNotFoundError,
     RetryBudgetExhausted,
+    UpstreamTimeout,
     redact_url,
 )
-from ..http import Body, HttpClient, RangeBody, origin_of, split_userinfo
+from ..http import (
+    ROUTE_METADATA,
+    ROUTE_PROJECT,
+    ROUTE_SIMPLE,
+    Body,
+    HttpClient,
+    RangeBody,
+    origin_of,
+    split_userinfo,
+)
 from ..resilience import (
     DEFAULT_POLICY,
     SYSTEM_CLOCK,
@@ -44,7 +55,10 @@ from ..resilience import (
     CircuitBreaker,
     Clock,
     Deadline,
+    HedgePolicy,
+    HedgeStatistics,
     Hooks,
+    LatencySamples,
     Registry,
     Resilience,
     RetryBudget,
@@ -104,8 +118,12 @@ class IndexConfig:
         budget_floor: Retries per second always allowed, per host.
         negative_ttl: Seconds a 404 is remembered.
         negative_cache_size: Most 404s remembered.
+        hedge: When an unanswered GET gets a concurrent twin (``None``: never). Hedges are
+            requests: each takes a retry-budget token and a breaker permit.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``hedge`` (on by default).
     """
 
     url: str = attrs.field(default=DEFAULT_INDEX_URL, converter=normalize_index_url)
@@ -116,6 +134,7 @@ class IndexConfig:
     budget_floor: float = 10.0
     negative_ttl: float = 60.0
     negative_cache_size: int = 1024
+    hedge: HedgePolicy | None = attrs.field(factory=HedgePolicy)
 
 
 @attrs.frozen
@@ -181,7 +200,17 @@ class IndexClient:
         )
         self._flight: SingleFlight[Any] = SingleFlight()
         self._missing: OrderedDict[str, float] = OrderedDict()
-        self.requests = 0  # upstream GETs attempted (after single flight)
+        self.latencies: Registry[LatencySamples] = Registry(lambda key: LatencySamples())
+        self.requests = 0  # upstream GETs attempted (after single flight), hedges included
+        self.hedges_sent = 0
+        self.hedges_won = 0
+
+    def hedge_statistics(self) -> HedgeStatistics:
+        """Return how many hedged requests were sent and how many answered first.
+
+        .. versionadded:: 0.2.0
+        """
+        return HedgeStatistics(sent=self.hedges_sent, won=self.hedges_won)
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -210,8 +239,18 @@ class IndexClient:
         accept: tuple[str, ...],
         deadline: Deadline,
         policy: RetryPolicy | None = None,
+        *,
+        route: str,
     ) -> Body:
-        """GET *url* under the host's breaker, budget and policy; shared by identical calls."""
+        """GET *url* under the host's breaker, budget and policy; shared by identical calls.
+
+        A retry after a header timeout gives the headers at least twice the time that expired
+        on the call's first timed-out attempt: the shared estimate of the route is brought
+        back down by every fast answer of other resources, so without this floor one slow
+        resource among fast ones would time out on every attempt. The floor does not compound
+        (a hanging attempt is far more common than one needing 4× the estimate, and the shared
+        estimate doubles on its own when the whole route is slow).
+        """
         expiry = self._missing.get(url)
         if expiry is not None:
             if self.clock.now() < expiry:
@@ -221,26 +260,48 @@ class IndexClient:
                 )
             del self._missing[url]
         host = _host_key(url)
+        breaker = self.breakers.get(host)
+        budget = self.budgets.get(host)
+        samples = self.latencies.get(f"{host} {route}")
+        hedge = self.config.hedge
         guard = Resilience(
             name=f"GET {host}",
             policy=policy or self.config.policy,
-            breaker=self.breakers.get(host),
-            budget=self.budgets.get(host),
+            breaker=breaker,
+            budget=budget,
             clock=self.clock,
             rng=self.rng,
             hooks=self.hooks,
         )
 
         decode = any(a.endswith("json") for a in accept)
+        floor = 0.0
 
-        async def attempt() -> Body:
+        async def one(on_sent: Callable[[], object] | None = None) -> Body:
+            nonlocal floor
             self.requests += 1
-            body = await self.http.get(url, accept=accept)
+            started = self.clock.now()
+            try:
+                body = await self.http.get(
+                    url, accept=accept, route=route, min_header_timeout=floor, on_sent=on_sent
+                )
+            except UpstreamTimeout as exc:
+                expired = exc.details.get("timeout_seconds")
+                if not floor and exc.details.get("phase") == "headers" and expired:
+                    floor = 2.0 * float(expired)
+                raise
             if decode:
                 # Inside the attempt: a truncated or garbled answer is a failed attempt, retried
                 # under the policy for MalformedResponse (the soak found it was not).
                 body.json()
+            header = body.header_seconds
+            samples.add(header if header is not None else self.clock.now() - started)
             return body
+
+        async def attempt() -> Body:
+            if hedge is None:
+                return await one()
+            return await self._hedged(one, hedge, samples, breaker, budget)
 
         async def guarded() -> Body:
             try:
@@ -306,11 +367,87 @@ class IndexClient:
         normal = normalize_name(name)
         try:
             page = await self._get(
-                self.simple_url(normal), (SIMPLE_JSON,), self._deadline(deadline)
+                self.simple_url(normal),
+                (SIMPLE_JSON,),
+                self._deadline(deadline),
+                route=ROUTE_SIMPLE,
             )
         except NotFoundError as exc:
             raise PackageNotFoundError(normal, index_url=self.config.url) from exc
         return SimplePage(page.url, tuple(simple_files(page.json(), url=page.url)))
+
+    async def _hedged(
+        self,
+        one: Callable[[Callable[[], object] | None], Awaitable[Body]],
+        policy: HedgePolicy,
+        samples: LatencySamples,
+        breaker: CircuitBreaker,
+        budget: RetryBudget,
+    ) -> Body:
+        """Run one attempt; if it has not answered after the hedge delay, race a twin.
+
+        The delay runs from when the first request is on the wire, not from when it started
+        waiting for a pooled connection: hedging a queued request only queues another. The
+        first answer wins and the other request is cancelled: httpcore closes a connection
+        whose exchange was interrupted, so it is never reused. When every request fails, the
+        first request's error is raised (the retry policy takes it from there). The hedge
+        holds its own breaker permit and a retry-budget token.
+        """
+        race = _Race()
+        delay = policy.delay(samples)
+
+        async def run(index: int, permit: int | None) -> None:
+            try:
+                body = await one(race.mark_sent if index == 0 else None)
+            except BaseException as exc:
+                if permit is not None:
+                    breaker.release(permit, exc)
+                if not isinstance(exc, Exception):
+                    raise  # cancellation (the loser), KeyboardInterrupt, ...
+                race.errors[index] = exc
+                race.running -= 1
+            else:
+                if permit is not None:
+                    breaker.release(permit)
+                if race.result is None:
+                    race.result = body
+                    if index > 0:
+                        self.hedges_won += 1
+            race.wake()
+
+        async with anyio.create_task_group() as tg:
+            race.running = 1
+            tg.start_soon(run, 0, None)
+            while not race.sent and race.result is None and race.running:
+                await race.wait()
+            hedges = 0
+            while race.result is None and race.running:
+                if (
+                    0 in race.errors  # the first request is over: no more hedges
+                    or race.running - 1 >= policy.max_in_flight
+                    or hedges >= policy.max_per_attempt
+                ):
+                    await race.wait()
+                    continue
+                if hedges == 0:
+                    with self.clock.timeout_scope(delay) as scope:
+                        await race.wait()
+                    if not scope.cancelled_caught:
+                        continue  # something changed before the delay: look again
+                # Send a hedge: the first one after the delay; another at once if a hedge
+                # failed while the first request (given a longer timeout) still waits.
+                permit = _hedge_permit(breaker, budget)
+                if permit is None:
+                    hedges = policy.max_per_attempt  # no budget or breaker permit: stop
+                    continue
+                hedges += 1
+                self.hedges_sent += 1
+                race.running += 1
+                tg.start_soon(run, hedges, permit)
+            tg.cancel_scope.cancel()
+        if race.result is not None:
+            return race.result
+        raise min(race.errors.items())[1]
 
     def _remember_missing(self, url: str) -> None:
         self._missing[url] = self.clock.now() + self.config.negative_ttl
@@ -343,7 +480,9 @@ class IndexClient:
         normal = normalize_name(name)
         url = self.project_url(normal)
         try:
-            body = await self._get(url, ("application/json",), self._deadline(deadline), policy)
+            body = await self._get(
+                url, ("application/json",), self._deadline(deadline), policy, route=ROUTE_PROJECT
+            )
         except NotFoundError as exc:
             raise PackageNotFoundError(normal, index_url=self.config.url) from exc
         return project_from_json(normal, body.json(), url=body.url)
@@ -364,7 +503,10 @@ class IndexClient:
         release = next((r for r in project.releases if _version_key(r.version) == wanted), None)
         try:
             body = await self._get(
-                self.version_url(project.name, version), ("application/json",), deadline
+                self.version_url(project.name, version),
+                ("application/json",),
+                deadline,
+                route=ROUTE_PROJECT,
             )
         except NotFoundError:
             return await self._release_from_simple(
@@ -412,7 +554,7 @@ class IndexClient:
         for entry in wheels[:3]:
             meta_url = str(httpx.URL(page.url).join(entry["url"])) + ".metadata"
             try:
-                body = await self._get(meta_url, ("*/*",), deadline)
+                body = await self._get(meta_url, ("*/*",), deadline, route=ROUTE_METADATA)
             except NotFoundError:
                 continue
             _check_hash(entry, body)
@@ -469,6 +611,42 @@ def _word_for_the_index(exc: AutodocsError) -> None:
             "it. Try again in a few seconds.",
         )
         exc.recovery_actions = ("Call 'health_check' to see the index status.",)
+
+
+class _Race:
+    """The shared state of one hedged attempt: the first answer and the failures."""
+
+    __slots__ = ("_event", "errors", "result", "running", "sent")
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self.result: Body | None = None
+        self.errors: dict[int, BaseException] = {}
+        self.running = 0
+        self.sent = False
+
+    def mark_sent(self) -> None:
+        self.sent = True
+        self.wake()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = anyio.Event()
+
+
+def _hedge_permit(breaker: CircuitBreaker, budget: RetryBudget) -> int | None:
+    """Return a breaker permit for a hedge, with a budget token taken, or ``None``."""
+    try:
+        permit = breaker.acquire()
+    except CircuitOpenError:
+        return None
+    if not budget.try_acquire_retry():
+        breaker.release_unused(permit)
+        return None
+    return permit
 
 
 def _host_key(url: str) -> str:

@@ -25,6 +25,7 @@ from ._breaker import BreakerStatistics as BreakerStatistics
 from ._breaker import CircuitBreaker as CircuitBreaker
 from ._breaker import CircuitState as CircuitState
 from ._breaker import default_outcome as default_outcome
+from ._breaker import default_resource as default_resource
 from ._budget import BudgetStatistics as BudgetStatistics
 from ._budget import RetryBudget as RetryBudget
 from ._clock import SYSTEM_CLOCK as SYSTEM_CLOCK
@@ -37,6 +38,9 @@ from ._fetch import FetchProgress as FetchProgress
 from ._fetch import RateLimiter as RateLimiter
 from ._fetch import fetch_all as fetch_all
 from ._fetch import fetch_stream as fetch_stream
+from ._hedge import HedgePolicy as HedgePolicy
+from ._hedge import HedgeStatistics as HedgeStatistics
+from ._hedge import LatencySamples as LatencySamples
 from ._hooks import AttemptEvent as AttemptEvent
 from ._hooks import BreakerTransition as BreakerTransition
 from ._hooks import GiveUpEvent as GiveUpEvent
@@ -73,6 +77,10 @@ __all__ = [
     "Resilience",
     "Deadline",
     "AdaptiveTimeout",
+    # hedged requests
+    "HedgePolicy",
+    "HedgeStatistics",
+    "LatencySamples",
     # streaming fetcher
     "fetch_stream",
     "fetch_all",
@@ -86,6 +94,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitState",
     "default_outcome",
+    "default_resource",
     "BudgetStatistics",
     "RetryBudget",
     "Registry",

@@ -7,6 +7,12 @@ Legal transitions::
     HALF_OPEN ──(success_threshold probes succeed)──▶ CLOSED
     HALF_OPEN ──(a probe fails)──▶ OPEN
 
+The failure triggers (consecutive failures, failure rate) open the breaker only when the failures
+in the window span at least ``min_failing_resources`` distinct resources, or one of them is not
+tied to a resource at all (a refused connection says something about the host; a 500 for one URL
+says something about that URL). One package whose URL answers 500 cannot deny the host to the
+healthy ones.
+
 Every transition increments the *generation*. A permit carries the generation it was granted in,
 and an outcome reported with a permit from another generation is ignored: a slow call that
 started before the breaker opened cannot close it, and one that started while it was closed cannot
@@ -18,13 +24,21 @@ from __future__ import annotations
 import enum
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import attrs
 
-from ..errors import AutodocsError, BreakerOutcome, CircuitOpenError
+from ..errors import (
+    AutodocsError,
+    BreakerOutcome,
+    CircuitOpenError,
+    MalformedResponse,
+    UpstreamServerError,
+    UpstreamTimeout,
+)
 from ._clock import SYSTEM_CLOCK, Clock
 from ._hooks import BreakerTransition, Hooks
 from ._window import WindowCounts
@@ -36,6 +50,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitState",
     "default_outcome",
+    "default_resource",
 ]
 
 P = ParamSpec("P")
@@ -43,6 +58,7 @@ T = TypeVar("T")
 
 _CALLS = 0
 _FAILURES = 1
+_MAX_TRACKED_RESOURCES = 64
 
 
 class CircuitState(enum.Enum):
@@ -79,11 +95,18 @@ class BreakerConfig:
             many breakers (one per process) do not probe in lockstep.
         half_open_probes: Probes allowed in flight at once while half-open.
         success_threshold: Successful probes needed to close again.
+        min_failing_resources: A trigger opens the breaker only when the failures of the last
+            ``window`` seconds span at least this many distinct resources (URLs), or one of
+            them is not tied to a resource (a refused connection, a failure reported without
+            one). ``1`` restores the host-wide count.
 
-    The defaults tolerate an upstream where half of all requests fail (retries handle that) and
-    open within about ``minimum_calls`` requests of a full outage.
+    The defaults tolerate an upstream where half of all requests fail (retries handle that),
+    open within about ``minimum_calls`` requests of a full outage, and never open for failures
+    of fewer than three resources (one package answering 500 leaves the others reachable).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``min_failing_resources`` (default 3).
     """
 
     consecutive_failures: int | None = attrs.field(
@@ -96,6 +119,9 @@ class BreakerConfig:
     recovery_jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0.0))
     half_open_probes: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     success_threshold: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    min_failing_resources: int = attrs.field(
+        default=3, validator=[attrs.validators.ge(1), attrs.validators.le(_MAX_TRACKED_RESOURCES)]
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.consecutive_failures is None and self.failure_rate is None:
@@ -116,6 +142,8 @@ class BreakerStatistics:
         open_until: When an open breaker lets a probe through (its clock), else ``None``.
         probes_in_flight: Half-open probes not yet reported.
         times_opened: How often the breaker has opened.
+        failing_resources: Distinct resources that failed in the window while closed (a
+            failure not tied to a resource counts as ``min_failing_resources``).
     """
 
     name: str
@@ -127,6 +155,7 @@ class BreakerStatistics:
     open_until: float | None
     probes_in_flight: int
     times_opened: int
+    failing_resources: int = 0
 
 
 TransitionListener = Callable[[CircuitState, CircuitState, float], None]
@@ -146,6 +175,8 @@ class BreakerState:
 
     __slots__ = (
         "_consecutive",
+        "_failing",
+        "_host_failure_at",
         "_listener",
         "_probe_successes",
         "_probes",
@@ -179,6 +210,8 @@ class BreakerState:
         self._window = (
             WindowCounts(config.window, 10, 2, now) if config.failure_rate is not None else None
         )
+        self._failing: OrderedDict[Hashable, float] = OrderedDict()
+        self._host_failure_at: float | None = None
 
     def _move(self, new: CircuitState, now: float) -> None:
         old = self.state
@@ -189,6 +222,8 @@ class BreakerState:
         self._probe_successes = 0
         if self._window is not None:
             self._window.clear()
+        self._failing.clear()
+        self._host_failure_at = None
         if new is CircuitState.OPEN:
             cfg = self.config
             self.times_opened += 1
@@ -232,8 +267,18 @@ class BreakerState:
             if self._probe_successes >= self.config.success_threshold:
                 self._move(CircuitState.CLOSED, now)
 
-    def on_failure(self, permit: int, now: float) -> None:
-        """Report that the call admitted with *permit* failed in a way that counts."""
+    def on_failure(self, permit: int, now: float, resource: Hashable | None = None) -> None:
+        """Report that the call admitted with *permit* failed in a way that counts.
+
+        Args:
+            permit: What :meth:`acquire` returned.
+            now: The current time.
+            resource: What failed (a URL), or ``None`` when the failure is not tied to one
+                resource (it then counts as the host's).
+
+        .. versionchanged:: 0.2.0
+           ``resource``.
+        """
         if permit != self.generation:
             return
         if self.state is CircuitState.HALF_OPEN:
@@ -243,9 +288,17 @@ class BreakerState:
             return
         cfg = self.config
         self._consecutive += 1
-        if cfg.consecutive_failures is not None and self._consecutive >= cfg.consecutive_failures:
-            self._move(CircuitState.OPEN, now)
-            return
+        if resource is None:
+            self._host_failure_at = now
+        else:
+            failing = self._failing
+            failing[resource] = now
+            failing.move_to_end(resource)
+            if len(failing) > _MAX_TRACKED_RESOURCES:
+                failing.popitem(last=False)
+        tripped = (
+            cfg.consecutive_failures is not None and self._consecutive >= cfg.consecutive_failures
+        )
         window = self._window
         if window is not None:
             window.add(now, _CALLS)
@@ -254,7 +307,30 @@ class BreakerState:
             if calls >= cfg.minimum_calls and (
                 window.total(now, _FAILURES) >= calls * (cfg.failure_rate or 1.0)
             ):
-                self._move(CircuitState.OPEN, now)
+                tripped = True
+        if tripped and self.failing_resources(now) >= cfg.min_failing_resources:
+            self._move(CircuitState.OPEN, now)
+
+    def failing_resources(self, now: float) -> int:
+        """Return how many distinct resources failed in the last ``window`` seconds.
+
+        A failure not tied to a resource in that time makes it ``min_failing_resources`` (or
+        more): it is evidence about the whole host.
+
+        .. versionadded:: 0.2.0
+        """
+        horizon = now - self.config.window
+        failing = self._failing
+        while failing:
+            oldest = next(iter(failing))
+            if failing[oldest] > horizon:
+                break
+            del failing[oldest]
+        count = len(failing)
+        host = self._host_failure_at
+        if host is not None and host > horizon:
+            count = max(count, self.config.min_failing_resources)
+        return count
 
     def on_ignore(self, permit: int) -> None:
         """Report that the call admitted with *permit* ended without a verdict (e.g. cancelled).
@@ -279,6 +355,26 @@ class BreakerState:
     def probes_in_flight(self) -> int:
         """Half-open probes admitted and not yet reported."""
         return self._probes
+
+
+def default_resource(exc: BaseException) -> Hashable | None:
+    """Return the resource (URL) a failure is tied to, or ``None`` when it is the host's.
+
+    Tied to a resource: a 5xx answer, a malformed body, and a timeout waiting for one URL's
+    answer, which may be that resource's problem alone; the breaker opens for those only when
+    they span resources (:attr:`BreakerConfig.min_failing_resources`). A ``None`` failure
+    (refused connection, DNS, reset, a timeout connecting) is evidence about the whole host.
+
+    .. versionadded:: 0.2.0
+    """
+    if isinstance(exc, UpstreamServerError | MalformedResponse) or (
+        isinstance(exc, UpstreamTimeout)
+        and exc.details.get("phase") not in ("connect", "pool", "write")
+    ):
+        url = exc.details.get("url")
+        if isinstance(url, str) and url:
+            return url
+    return None
 
 
 def default_outcome(exc: BaseException) -> BreakerOutcome:
@@ -306,11 +402,15 @@ class CircuitBreaker:
         hooks: ``hooks.on_state_change`` receives a :class:`BreakerTransition` per transition.
         outcome: Classifies an exception as ``"failure"``, ``"success"`` or ``"ignore"``;
             defaults to :func:`default_outcome`. Cancellation never counts, whatever it says.
+        resource: Maps a failure to the resource it is tied to, or ``None`` for the host;
+            defaults to :func:`default_resource`.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``resource``.
     """
 
-    __slots__ = ("_clock", "_hooks", "_outcome", "_state", "name")
+    __slots__ = ("_clock", "_hooks", "_outcome", "_resource", "_state", "name")
 
     def __init__(
         self,
@@ -321,11 +421,13 @@ class CircuitBreaker:
         rng: random.Random | None = None,
         hooks: Hooks | None = None,
         outcome: Callable[[BaseException], BreakerOutcome] = default_outcome,
+        resource: Callable[[BaseException], Hashable | None] = default_resource,
     ) -> None:
         self.name = name
         self._clock = clock
         self._hooks = hooks
         self._outcome = outcome
+        self._resource = resource
         listener = self._notify if hooks is not None and hooks.on_state_change else None
         self._state = BreakerState(config, rng=rng, now=clock.now(), listener=listener)
 
@@ -380,7 +482,7 @@ class CircuitBreaker:
             return
         outcome = self._outcome(exc)
         if outcome == "failure":
-            state.on_failure(permit, self._clock.now())
+            state.on_failure(permit, self._clock.now(), self._resource(exc))
         elif outcome == "success":
             state.on_success(permit, self._clock.now())
         else:
@@ -404,7 +506,8 @@ class CircuitBreaker:
     def statistics(self) -> BreakerStatistics:
         """Return a snapshot of the breaker."""
         s = self._state
-        calls, failures = s.window_counts(self._clock.now())
+        now = self._clock.now()
+        calls, failures = s.window_counts(now)
         return BreakerStatistics(
             name=self.name,
             state=s.state,
@@ -415,6 +518,7 @@ class CircuitBreaker:
             open_until=s.open_until if s.state is CircuitState.OPEN else None,
             probes_in_flight=s.probes_in_flight,
             times_opened=s.times_opened,
+            failing_resources=s.failing_resources(now),
         )
 
     def __repr__(self) -> str:

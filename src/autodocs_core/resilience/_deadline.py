@@ -48,25 +48,46 @@ class Deadline:
 
 
 class AdaptiveTimeout:
-    """A per-attempt timeout that follows observed latency, as TCP's RTO does (RFC 6298).
+    """A per-attempt timeout that follows observed latency and backs off on timeouts (RFC 6298).
 
-    ``timeout = clamp(srtt + k × rttvar, minimum, maximum)``, where ``srtt`` and ``rttvar`` are
-    exponentially weighted averages of the latency of successful attempts and of its deviation
-    (gains 1/8 and 1/4). Before the first observation the timeout is ``initial``. O(1) memory.
+    ``timeout = min(maximum, max(minimum, srtt + k × rttvar) × 2**backoff)``, where ``srtt`` and
+    ``rttvar`` are exponentially weighted averages of the latency of successful attempts and of
+    its deviation (gains 1/8 and 1/4). Before the first observation the base is ``initial``.
+    O(1) memory.
 
-    A hanging upstream is then detected after a few multiples of its normal latency instead of a
+    A timeout is evidence that the estimate is too low, so :meth:`on_timeout` doubles the timeout
+    (RFC 6298 §5.5), up to ``maximum``, the ceiling. Only a real answer brings it back down: the
+    next :meth:`observe` recomputes it from the averages and clears the backoff (§5.7; Karn's
+    rule holds because each attempt is a fresh request timed from its own start). An upstream
+    whose latency is ``L <= maximum / 2`` is therefore answered after at most
+    ``ceil(log2(maximum / minimum)) + 1`` consecutive timeouts, whatever was observed before:
+    no history can lock it out.
+
+    A hanging upstream is still detected after a few multiples of its normal latency instead of a
     fixed, pessimistic timeout, which is what keeps the tail short when many requests hang.
 
     Args:
         initial: Timeout before any latency has been observed, in seconds.
-        minimum: Lower bound of the timeout.
-        maximum: Upper bound of the timeout.
+        minimum: Lower bound of the (un-backed-off) timeout.
+        maximum: Ceiling: the timeout never exceeds it, backoff included.
         k: Weight of the deviation (RFC 6298 uses 4).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Timeouts back the estimate off (:meth:`on_timeout`); ``maximum`` is the ceiling it can
+       reach.
     """
 
-    __slots__ = ("_rttvar", "_srtt", "initial", "k", "maximum", "minimum")
+    __slots__ = (
+        "_backoff",
+        "_observations",
+        "_rttvar",
+        "_srtt",
+        "initial",
+        "k",
+        "maximum",
+        "minimum",
+    )
 
     def __init__(
         self, *, initial: float = 2.0, minimum: float = 0.5, maximum: float = 10.0, k: float = 4.0
@@ -81,11 +102,28 @@ class AdaptiveTimeout:
         self.k = k
         self._srtt: float | None = None
         self._rttvar = 0.0
+        self._backoff = 0
+        self._observations = 0
+
+    def spawn(self, *, maximum: float | None = None) -> AdaptiveTimeout:
+        """Return a fresh estimator with the same parameters (and *maximum*, when given).
+
+        The initial and minimum values are lowered to the new ceiling when they exceed it.
+
+        .. versionadded:: 0.2.0
+        """
+        ceiling = self.maximum if maximum is None else maximum
+        initial = min(self.initial, ceiling)
+        return AdaptiveTimeout(
+            initial=initial, minimum=min(self.minimum, initial), maximum=ceiling, k=self.k
+        )
 
     def observe(self, latency: float) -> None:
-        """Feed the latency of one successful attempt, in seconds."""
+        """Feed the latency of one successful attempt, in seconds; this clears any backoff."""
         if not (latency >= 0 and math.isfinite(latency)):
             return
+        self._observations += 1
+        self._backoff = 0
         srtt = self._srtt
         if srtt is None:
             self._srtt = latency
@@ -94,12 +132,64 @@ class AdaptiveTimeout:
             self._rttvar = 0.75 * self._rttvar + 0.25 * abs(srtt - latency)
             self._srtt = 0.875 * srtt + 0.125 * latency
 
-    def current(self) -> float:
-        """Return the timeout to use for the next attempt, in seconds."""
+    @property
+    def observations(self) -> int:
+        """How many answers have been observed so far (pass it back to :meth:`on_timeout`).
+
+        .. versionadded:: 0.2.0
+        """
+        return self._observations
+
+    def on_timeout(self, used: float | None = None, *, observations: int | None = None) -> None:
+        """Report that an attempt got no answer within *used* seconds: double the timeout.
+
+        Ignored when it is not evidence that the estimate is too low:
+
+        - *used* is shorter than the current value: the estimate has already been raised past
+          it (by another attempt that timed out at the same time), so many concurrent timeouts
+          count as one, as TCP backs off once per window;
+        - answers have been observed since the attempt started (*observations* is what
+          :attr:`observations` was then): other requests were answered within the estimate,
+          so this one hung or is slow on its own (retry it with a longer timeout yourself).
+
+        Args:
+            used: The timeout that expired (default: the current value).
+            observations: :attr:`observations` when the timed-out attempt started.
+
+        .. versionadded:: 0.2.0
+        """
+        if observations is not None and self._observations > observations:
+            return
+        current = self.current()
+        if used is not None and used < current * (1.0 - 1e-9):
+            return
+        if current < self.maximum:
+            self._backoff += 1
+
+    @property
+    def backoff(self) -> int:
+        """Doublings applied since the last observed answer.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._backoff
+
+    def base(self) -> float:
+        """Return the timeout the observed latency alone suggests (no backoff, no ceiling).
+
+        .. versionadded:: 0.2.0
+        """
         srtt = self._srtt
         if srtt is None:
             return self.initial
-        return min(self.maximum, max(self.minimum, srtt + self.k * self._rttvar))
+        return max(self.minimum, srtt + self.k * self._rttvar)
+
+    def current(self) -> float:
+        """Return the timeout to use for the next attempt, in seconds."""
+        value = self.base()
+        if self._backoff:
+            value *= 2.0 ** min(self._backoff, 64)
+        return min(self.maximum, value)
 
     def __repr__(self) -> str:
-        return f"AdaptiveTimeout(current={self.current():.3f})"
+        return f"AdaptiveTimeout(current={self.current():.3f}, backoff={self._backoff})"

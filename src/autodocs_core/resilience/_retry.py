@@ -256,6 +256,8 @@ class Resilience:
                         f"'{self.name}' got no answer within {limit:.3f} s",
                         details={"timeout_seconds": limit, "attempt": attempt},
                     )
+                    if isinstance(self.attempt_timeout, AdaptiveTimeout):
+                        self.attempt_timeout.on_timeout(limit)  # RFC 6298 §5.5: back off
                     if deadline_binds:
                         if breaker is not None:
                             breaker.release(permit, error)
