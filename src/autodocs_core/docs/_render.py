@@ -69,7 +69,7 @@ class Rendered:
         api_entries: Dotted paths of the API entries included (``render_api``, or
             ``render_docs`` given an API index).
         missing: One line per identifier the query names that this version does not have,
-            with the nearest existing names (``Not in httpx 0.28.1: `proxies` ...``).
+            with the nearest existing names (```proxies` is not a parameter of ...``).
         entries_omitted: How many API entries relevant to the query were left out.
 
     .. versionchanged:: 0.2.0
@@ -434,17 +434,16 @@ def _missing_lines(api: ApiIndex, missing: tuple[Missing, ...]) -> list[str]:
     version = _SAFE_TOKEN.sub("", api.version)[:64]
     lines = []
     for m in missing[:_MISSING_SHOWN]:
+        # The missing name first, then the verdict: "`proxies` is not a parameter of ...".
         what = f"`{safe_name(m.name)}`"
         if m.owner and m.kind == "parameter":
-            what += f", a parameter of `{safe_name(m.owner)}`"
+            what += f" is not a parameter of `{safe_name(m.owner)}` in {name} {version}"
         elif m.owner:
-            what += f", a member of `{safe_name(m.owner)}`"
+            what += f" is not a member of `{safe_name(m.owner)}` in {name} {version}"
+        else:
+            what += f" does not exist in {name} {version}"
         near = ", ".join(f"`{safe_name(n)}`" for n in m.nearest[:5] if safe_name(n))
-        lines.append(
-            f"Not in {name} {version}: {what} (nearest: {near})"
-            if near
-            else f"Not in {name} {version}: {what} (nothing close)"
-        )
+        lines.append(f"{what} (nearest: {near})" if near else f"{what} (nothing close)")
     return lines
 
 
