@@ -26,6 +26,8 @@ GOOD = {
     "AUTODOCS_OFFLINE": "yes",
     "AUTODOCS_MAX_CONCURRENCY": "3",
     "AUTODOCS_OPERATOR_TOOLS": "1",
+    "AUTODOCS_REDIS_URL": "rediss://fleet:R3D1S-xyz@cache.example:6380/2",
+    "AUTODOCS_REDIS_TIMEOUT": "0.3",
 }
 
 
@@ -52,6 +54,8 @@ def test_every_documented_variable_is_read() -> None:
         offline=True,
         max_concurrency=3,
         operator_tools=True,
+        redis_url="rediss://fleet:R3D1S-xyz@cache.example:6380/2",
+        redis_timeout=0.3,
     )
     assert s.cache_path() == "/tmp/autodocs-cache"
     assert Settings().cache_path().endswith("autodocs")
@@ -60,6 +64,7 @@ def test_every_documented_variable_is_read() -> None:
     creds = s.credentials()
     assert creds is not None and creds.header() == "Bearer T0KEN-xyz"
     assert "T0KEN-xyz" not in repr(s) and "PA55-xyz" not in repr(s)
+    assert "R3D1S-xyz" not in repr(s)
 
 
 def test_defaults_and_blank_values() -> None:
@@ -81,6 +86,9 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_INDEX_TOKEN", "a\nb"),
         ("AUTODOCS_OFFLINE", "maybe"),
         ("AUTODOCS_MAX_CONCURRENCY", "0"),
+        ("AUTODOCS_REDIS_URL", "http://cache.example:6379"),
+        ("AUTODOCS_REDIS_URL", "redis://:S3CRET@"),
+        ("AUTODOCS_REDIS_TIMEOUT", "60"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

@@ -49,6 +49,10 @@ class Settings:
             readiness, metrics, cache statistics, cache refresh) to MCP clients. Off by default:
             every listed tool costs tokens in every conversation, and these serve operators
             (who have the CLI and the HTTP endpoints).
+        redis_url: ``AUTODOCS_REDIS_URL``: ``redis://`` or ``rediss://`` server the replicas
+            share state on (unset: each process on its own, as before).
+        redis_timeout: ``AUTODOCS_REDIS_TIMEOUT``: seconds one Redis operation may take before
+            the call continues locally.
 
     .. versionadded:: 0.1.0
     """
@@ -71,6 +75,8 @@ class Settings:
     offline: bool = False
     max_concurrency: int = 10
     operator_tools: bool = False
+    redis_url: str | None = None
+    redis_timeout: float = 0.25
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +134,8 @@ class Settings:
             if out[secret]:
                 out[secret] = "***"
         out["index_url"] = redact_url(self.index_url)
+        if self.redis_url:
+            out["redis_url"] = redact_url(self.redis_url)
         return out
 
     def __repr__(self) -> str:
@@ -187,6 +195,12 @@ def _url(var: str, raw: str) -> str:
     return raw
 
 
+def _redis_url(var: str, raw: str) -> str:
+    from .fleet import check_redis_url
+
+    return check_redis_url(_text(var, raw), variable=var)
+
+
 ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "index_url": ("AUTODOCS_INDEX_URL", _url),
     "index_token": ("AUTODOCS_INDEX_TOKEN", _text),
@@ -206,5 +220,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "offline": ("AUTODOCS_OFFLINE", _flag),
     "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
     "operator_tools": ("AUTODOCS_OPERATOR_TOOLS", _flag),
+    "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
+    "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
 }
 """Settings field -> (environment variable, parser)."""
