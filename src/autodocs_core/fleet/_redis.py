@@ -49,12 +49,12 @@ _CODES: dict[int, AdmissionReason] = {
 
 
 class _Unavailable:
-    """Sentinel: the shared layer did not answer; the caller continues locally."""
+    """The shared layer did not answer (and why); the caller continues locally."""
 
-    __slots__ = ()
+    __slots__ = ("reason",)
 
-
-_UNAVAILABLE = _Unavailable()
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class _Rejected(Exception):
@@ -84,7 +84,8 @@ def redis_client(url: str, config: FleetConfig | None = None) -> aioredis.Redis:
         retry=no_retry,
         health_check_interval=0,
     )
-    return aioredis.Redis(connection_pool=pool, retry=no_retry)
+    # from_pool: closing the client closes the pool (and so every connection) too.
+    return aioredis.Redis.from_pool(pool)
 
 
 def _classify(exc: BaseException) -> tuple[str, bool]:
@@ -180,20 +181,21 @@ class RedisState:
     def _count(self, reason: str) -> None:
         self._fallbacks[reason] = self._fallbacks.get(reason, 0) + 1
 
+    def _unavailable(self, reason: str) -> _Unavailable:
+        self._count(reason)
+        return _Unavailable(reason)
+
     async def _guarded(self, fn: Callable[[], Awaitable[T]]) -> T | _Unavailable:
         """Run one Redis operation under the budget and the guard breaker (the choke point)."""
         self._operations += 1
         if self._closed:
-            self._count("closed")
-            return _UNAVAILABLE
+            return self._unavailable("closed")
         if not _on_asyncio():
-            self._count("backend")
-            return _UNAVAILABLE
+            return self._unavailable("backend")
         try:
             permit = self._breaker.acquire()
         except CircuitOpenError:
-            self._count("breaker_open")
-            return _UNAVAILABLE
+            return self._unavailable("breaker_open")
         try:
             with self._clock.timeout_scope(self.config.timeout) as scope:
                 result = await fn()
@@ -204,12 +206,11 @@ class RedisState:
             raise
         except Exception as exc:
             reason, counts = _classify(exc)
-            self._count(reason)
             if counts:
                 self._breaker.release(permit, exc)
             else:
                 self._breaker.release(permit)
-            return _UNAVAILABLE
+            return self._unavailable(reason)
         self._breaker.release(permit)
         return result
 
@@ -234,7 +235,10 @@ class RedisState:
         return result
 
     async def put(self, key: str, value: bytes, ttl: float) -> bool:
-        """Store *value* for *ttl* seconds; ``False`` when refused (too large, out of memory)."""
+        """Store *value* for *ttl* seconds; ``False`` when refused (too large, out of memory).
+
+        When Redis does not answer, the value goes to the local fallback instead.
+        """
         if len(value) > self.config.max_value_bytes:
             self._count("too_large")
             return False
@@ -245,6 +249,8 @@ class RedisState:
 
         result = await self._guarded(op)
         if isinstance(result, _Unavailable):
+            if result.reason == "rejected":
+                return False  # the server is up but full: do not shadow it locally
             return self._local.put_now(key, value, ttl, self._clock.now())
         return result
 
