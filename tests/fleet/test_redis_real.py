@@ -207,3 +207,60 @@ async def test_wrong_password_is_unavailable_never_raised(tmp_path: Path) -> Non
         await right.aclose()
     finally:
         server.stop()
+
+
+async def test_concurrent_replicas_one_probe_and_the_fleet_rate(redis_server: RedisServer) -> None:
+    """Four replicas racing: exactly one probe after open-until; GCRA holds fleet-wide."""
+    cfg = FleetConfig(rate=10.0, burst=5, recovery_time=30.0)
+    first = make_state(redis_server.url, cfg)
+    replicas = [first] + [
+        RedisState(redis_client(redis_server.url), index_url="x", config=cfg) for _ in range(3)
+    ]
+    for r in replicas[1:]:
+        r._prefix = first._prefix
+    results: list[Any] = []
+
+    async def burst(r: RedisState, upstream: str) -> None:
+        for _ in range(25):
+            results.append(await r.admit(upstream))
+
+    start = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for r in replicas:
+            tg.start_soon(burst, r, "rate.example")
+    elapsed = time.perf_counter() - start
+    admitted = sum(a.allowed for a in results)
+    assert 5 <= admitted <= 5 + 10.0 * elapsed + 1
+    await first.report("probe.example", "failure", open_for=30.0)
+    sec, usec = await first._client.time()  # move open-until into the past (server clock)
+    past = sec * 1000 + usec / 1000 - 1
+    await first._client.set(f"{first._prefix}b:probe.example:open", f"{past:.3f}")
+    results.clear()
+    async with anyio.create_task_group() as tg:
+        for r in replicas:
+            tg.start_soon(burst, r, "probe.example")
+    assert sum(a.probe for a in results) == 1
+    assert sum(a.allowed for a in results) == 1
+    for r in replicas:
+        assert r.statistics().fallback_total == 0
+        await r.aclose()
+
+
+async def test_a_least_privilege_acl_user_is_enough(redis_server: RedisServer) -> None:
+    """The ACL user documented in scale-out.md can do everything (no fallback)."""
+    rules = (
+        "on >fleet-pass ~autodocs:* resetchannels -@all +@connection +get +set +del +pexpire "
+        "+pttl +hmget +hset +time +evalsha +eval +script|load"
+    )
+    reply = redis_server.command("ACL", "SETUSER", "autodocs", *rules.split())
+    assert reply.startswith("+OK"), reply
+    url = f"redis://autodocs:fleet-pass@127.0.0.1:{redis_server.port}/0"
+    state = make_state(url)
+    assert await state.put("k", b"v", 60.0) and await state.get("k") == b"v"
+    lease = await state.acquire_lease("l", 5.0)
+    assert lease is not None and lease.shared
+    assert await state.extend(lease, 5.0) and await state.release(lease)
+    assert (await state.admit("h")).shared
+    await state.report("h", "failure", open_for=1.0)
+    assert state.statistics().fallback_total == 0, state.statistics().fallbacks
+    await state.aclose()
