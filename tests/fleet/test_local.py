@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -272,3 +274,15 @@ class FleetModel(RuleBasedStateMachine):
 
 
 TestFleetModel = FleetModel.TestCase
+
+
+@pytest.mark.parametrize("ttl", [-1.0, math.nan, math.inf])
+async def test_bad_ttls_are_refused(clock: FakeClock, ttl: float) -> None:
+    """NaN, infinite or negative TTLs are a ValueError, not a silent forever or never."""
+    state = make(clock)
+    with pytest.raises(ValueError):
+        await state.put("k", b"v", ttl)
+    with pytest.raises(ValueError):
+        await state.acquire_lease("k", ttl)
+    with pytest.raises(ValueError):
+        await state.acquire_lease("k", 0.0)

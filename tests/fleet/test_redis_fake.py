@@ -181,6 +181,25 @@ class TestAdmission:
         assert (spent.allowed, spent.reason) == (False, "retry_budget")
         assert (await a.admit("h")).allowed  # first attempts are not budgeted
 
+    async def test_an_opening_seen_during_a_blip_is_still_published(
+        self, server: fakeredis.FakeServer
+    ) -> None:
+        """Admitted locally (Redis away), failed, breaker opened: the open-until is shared."""
+        a, b = state_on(server), state_on(server)
+        server.connected = False
+        admission = await a.admit("h")
+        assert admission.allowed and not admission.shared
+        server.connected = True
+        await a.report("h", "failure", admission=admission, open_for=10.0)
+        refused = await b.admit("h")
+        assert (refused.reason, refused.shared) == ("breaker_open", True)
+
+    async def test_bad_ttl_is_refused(self, state: RedisState) -> None:
+        """A NaN TTL is a ValueError before any Redis call."""
+        with pytest.raises(ValueError):
+            await state.put("k", b"v", math.nan)
+        assert state.statistics().operations == 0
+
     async def test_plain_outcomes_cost_no_call(self, state: RedisState) -> None:
         """Reporting an ordinary success or failure (no probe, breaker not opened) is free."""
         before = state.statistics().operations

@@ -6,7 +6,7 @@ import secrets
 from collections import OrderedDict
 
 from ..resilience import SYSTEM_CLOCK, Clock
-from ._types import Admission, FleetConfig, FleetStatistics, Lease, Outcome
+from ._types import Admission, FleetConfig, FleetStatistics, Lease, Outcome, check_ttl
 
 __all__ = ["LocalState"]
 
@@ -88,12 +88,13 @@ class LocalState:
 
     def put_now(self, key: str, value: bytes, ttl: float, now: float) -> bool:
         """Synchronous :meth:`put` at time *now*."""
+        check_ttl(ttl)
         self._operations += 1
         size = len(value)
         if size > self.config.max_value_bytes or size > self._max_bytes:
             self._refused["too_large"] = self._refused.get("too_large", 0) + 1
             return False
-        if not ttl > 0:
+        if ttl == 0:
             self._drop(key)
             return True
         self._drop(key)
@@ -120,6 +121,7 @@ class LocalState:
 
     def acquire_lease_now(self, key: str, ttl: float, now: float) -> Lease | None:
         """Synchronous :meth:`acquire_lease` at time *now*."""
+        check_ttl(ttl, lease=True)
         self._operations += 1
         held = self._leases.get(key)
         if held is not None and held[1] > now:
@@ -135,6 +137,7 @@ class LocalState:
 
     def extend_now(self, lease: Lease, ttl: float, now: float) -> bool:
         """Synchronous :meth:`extend` at time *now*."""
+        check_ttl(ttl, lease=True)
         self._operations += 1
         held = self._leases.get(lease.key)
         if held is None or held[0] != lease.token:

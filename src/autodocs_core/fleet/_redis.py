@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ..errors import CircuitOpenError
-from ..resilience import SYSTEM_CLOCK, CircuitBreaker, Clock
+from ..resilience import SYSTEM_CLOCK, CircuitBreaker, CircuitState, Clock
 from . import _scripts
 from ._local import LocalState, new_token
 from ._types import (
@@ -32,6 +32,7 @@ from ._types import (
     FleetStatistics,
     Lease,
     Outcome,
+    check_ttl,
     index_namespace,
     key_part,
 )
@@ -114,7 +115,7 @@ def _on_asyncio() -> bool:
     """Whether the running loop is asyncio: redis-py's asyncio client runs on nothing else."""
     # Asking anyio for its cancellation class tells the backend without importing asyncio,
     # trio or sniffio (the core stays backend-neutral).
-    return anyio.get_cancelled_exc_class().__module__.startswith(("asyncio", "concurrent"))
+    return anyio.get_cancelled_exc_class().__module__.startswith("asyncio")
 
 
 def _ms(seconds: float) -> int:
@@ -239,6 +240,7 @@ class RedisState:
 
         When Redis does not answer, the value goes to the local fallback instead.
         """
+        check_ttl(ttl)
         if len(value) > self.config.max_value_bytes:
             self._count("too_large")
             return False
@@ -258,6 +260,7 @@ class RedisState:
 
     async def acquire_lease(self, key: str, ttl: float) -> Lease | None:
         """Take the lease (``SET NX PX``); a local lease when Redis does not answer."""
+        check_ttl(ttl, lease=True)
         name = self._key("l", key)
         token = new_token()
 
@@ -271,6 +274,7 @@ class RedisState:
 
     async def extend(self, lease: Lease, ttl: float) -> bool:
         """Extend *lease* if its token still holds it (compare-and-extend)."""
+        check_ttl(ttl, lease=True)
         if not lease.shared:
             return self._local.extend_now(lease, ttl, self._clock.now())
         name = self._key("l", lease.key)
@@ -346,26 +350,33 @@ class RedisState:
         admission: Admission | None = None,
         open_for: float | None = None,
     ) -> None:
-        """Publish an "open until" or a probe's outcome; costs no call otherwise."""
+        """Publish an "open until" or a probe's outcome; costs no call otherwise.
+
+        A probe admitted by the local fallback reports locally. Every "open until" is also
+        kept locally, so that a later fallback admission knows the upstream is down.
+        """
         now = self._clock.now()
-        if admission is not None and not admission.shared:
+        probe = admission is not None and admission.probe
+        local_probe = probe and admission is not None and not admission.shared
+        if local_probe or (open_for is not None and open_for > 0):
             self._local.report_now(
-                upstream, outcome, admission=admission, open_for=open_for, now=now
+                upstream,
+                outcome,
+                admission=admission if local_probe else None,
+                open_for=open_for,
+                now=now,
             )
-            return
-        if open_for is not None and open_for > 0:
-            # Mirror it locally too, so that a fallback admission knows the upstream is down.
-            self._local.report_now(upstream, outcome, admission=None, open_for=open_for, now=now)
         cfg = self.config
-        if admission is not None and admission.probe:
+        if probe and not local_probe:
             kind = {"success": "close", "failure": "reopen"}.get(outcome, "free")
             span = open_for or cfg.recovery_time
         elif open_for is not None and open_for > 0:
             kind, span = "open", open_for
         else:
             return
+        token = admission.token if admission is not None and not local_probe else ""
         _, open_key, probe_key, _ = self._upstream_keys(upstream)
-        args = [kind, _ms(span), admission.token if admission else "", _ms(4 * cfg.recovery_time)]
+        args = [kind, _ms(span), token, _ms(4 * cfg.recovery_time)]
 
         async def op() -> None:
             await self._report(keys=[open_key, probe_key], args=args)
@@ -379,7 +390,7 @@ class RedisState:
         guard = self._breaker.statistics()
         return FleetStatistics(
             backend="redis",
-            available=not self._closed and guard.state.value != "open",
+            available=not self._closed and guard.state is not CircuitState.OPEN,
             operations=self._operations,
             fallbacks=dict(self._fallbacks),
             guard=guard,

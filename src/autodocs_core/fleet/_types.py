@@ -249,6 +249,13 @@ def index_namespace(index_url: str) -> str:
     return f"autodocs:{KEY_SCHEMA}:{digest}:"
 
 
+def check_ttl(ttl: float, *, lease: bool = False) -> None:
+    """Raise :class:`ValueError` for a TTL that is NaN, infinite, negative (or 0 for a lease)."""
+    if not math.isfinite(ttl) or ttl < 0 or (lease and ttl == 0):
+        bound = "> 0" if lease else ">= 0"
+        raise ValueError(f"ttl must be a finite number {bound}, got {ttl!r}")
+
+
 def key_part(key: str) -> str:
     """Return *key* as it appears in a Redis key: as-is when short and plain, else hashed."""
     if _SAFE_KEY.fullmatch(key):
