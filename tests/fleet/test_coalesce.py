@@ -200,3 +200,43 @@ class TestOnRedis:
         assert await replica.do("pkg", upstream.fetch, ttl=60.0, deadline=60.0) == b"docs"
         assert replica.statistics().local_leases == 1 and upstream.calls == 1
         assert state.statistics().fallbacks["connection"] >= 2
+
+
+class _Scripted(LocalState):
+    """A LocalState whose first answers are scripted, to stage an exact interleaving."""
+
+    def __init__(self, clock: FakeClock, gets: list[bytes | None], leases: list[bool]) -> None:
+        super().__init__(clock=clock)
+        self.gets, self.leases = gets, leases
+
+    async def get(self, key: str) -> bytes | None:
+        return self.gets.pop(0) if self.gets else await super().get(key)
+
+    async def acquire_lease(self, key: str, ttl: float) -> Any:
+        if self.leases and not self.leases.pop(0):
+            return None
+        return await super().acquire_lease(key, ttl)
+
+
+async def test_value_stored_just_before_the_takeover_is_used(clock: FakeClock) -> None:
+    """A follower that wins the lease re-checks: a value stored meanwhile is not re-fetched."""
+    state = _Scripted(clock, gets=[None, None, b"theirs"], leases=[False, True])
+    upstream = Upstream(clock)
+    replica = Coalescer(state, clock=clock)
+    assert await replica.do("pkg", upstream.fetch, ttl=60.0, deadline=5.0) == b"theirs"
+    assert upstream.calls == 0 and replica.statistics().waited == 1
+    assert state.lease_holder("pkg", clock.now()) is None  # given back
+
+
+async def test_a_lost_lease_does_not_stop_the_fetch(clock: FakeClock) -> None:
+    """If the lease vanishes mid-fetch (flush, expiry), the leader still finishes and stores."""
+    state = LocalState(clock=clock)
+
+    async def fetch() -> bytes:
+        state._leases.clear()  # as FLUSHALL would
+        await clock.sleep(10.0)
+        return b"docs"
+
+    replica = Coalescer(state, clock=clock)
+    assert await replica.do("pkg", fetch, ttl=60.0, deadline=60.0, lease_ttl=3.0) == b"docs"
+    assert await state.get("pkg") == b"docs"

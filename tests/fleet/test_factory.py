@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autodocs_core.config import Settings
 from autodocs_core.errors import ConfigError
@@ -13,9 +15,11 @@ from autodocs_core.fleet import (
     FleetConfig,
     LocalState,
     RedisState,
+    check_redis_url,
     fleet_from_settings,
     fleet_from_url,
 )
+from autodocs_core.fleet._types import key_part
 
 
 def test_importing_the_core_and_fleet_does_not_load_redis() -> None:
@@ -71,3 +75,27 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as info:
         fleet_from_url("redis://localhost:6379", index_url="https://pypi.org")
     assert any("[redis]" in s for s in info.value.suggestions)
+
+
+@given(st.text(max_size=300), st.booleans())
+def test_any_url_text_is_accepted_or_a_config_error(text: str, with_password: bool) -> None:
+    """Arbitrary text is a valid URL or a ConfigError, never a crash; the password stays hidden."""
+    url = f"redis://user:S3CRET@{text}" if with_password else text
+    error: ConfigError | None = None
+    try:
+        result = check_redis_url(url)
+    except ConfigError as exc:
+        error = exc
+    if error is None:
+        assert result == url
+    else:
+        assert "S3CRET" not in str(error.to_payload())
+
+
+@given(st.text(max_size=400))
+def test_key_parts_are_safe_and_never_collide_with_plain_keys(key: str) -> None:
+    """Every key part is short printable ASCII; hashed ones cannot equal a plain key."""
+    part = key_part(key)
+    assert 1 <= len(part) <= 200 and part.isascii() and part.isprintable() and " " not in part
+    assert part == key or part.startswith("#")
+    assert key_part(key) == part  # deterministic across replicas

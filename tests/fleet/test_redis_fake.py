@@ -7,11 +7,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import attrs
 import fakeredis
 import pytest
+import redis.exceptions
 
 from autodocs_core.fleet import FleetConfig, Lease, RedisState, SharedState, index_namespace
+from autodocs_core.fleet._redis import _classify
 from autodocs_core.resilience import BreakerConfig
 from autodocs_core.testing import FakeClock
 
@@ -304,3 +307,38 @@ def test_repr_and_keys_never_show_the_index_url() -> None:
     url = f"https://user:{uuid.uuid4().hex}@private.example/simple"
     state = RedisState(fakeredis.FakeAsyncRedis(), index_url=url)
     assert "private.example" not in repr(state) and "user" not in index_namespace(url)
+
+
+async def test_cancellation_from_outside_is_not_a_redis_failure() -> None:
+    """A caller cancelled during an operation is cancelled; Redis is not blamed."""
+    clock = FakeClock()
+    state = RedisState(_Broken(clock), index_url="https://pypi.org", clock=clock)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await state.get("k")
+    assert scope.cancelled_caught
+    stats = state.statistics()
+    assert stats.fallback_total == 0
+    assert stats.guard is not None and stats.guard.consecutive_failures == 0
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason", "counts"),
+    [
+        (redis.exceptions.AuthenticationError("invalid password"), "auth", True),
+        (redis.exceptions.ResponseError("NOAUTH Authentication required."), "auth", True),
+        (redis.exceptions.ResponseError("WRONGPASS invalid username-password"), "auth", True),
+        (redis.exceptions.OutOfMemoryError("OOM command not allowed"), "rejected", False),
+        (redis.exceptions.ResponseError("OOM command not allowed"), "rejected", False),
+        (redis.exceptions.ReadOnlyError("READONLY replica"), "rejected", False),
+        (redis.exceptions.TimeoutError("Timeout reading"), "timeout", True),
+        (redis.exceptions.ConnectionError("refused"), "connection", True),
+        (ConnectionResetError(), "connection", True),
+        (redis.exceptions.ResponseError("ERR script error"), "error", True),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), "decode", False),
+        (KeyError("x"), "error", True),
+    ],
+)
+def test_error_classification(exc: Exception, reason: str, counts: bool) -> None:
+    """Each failure has a reason; only those that say Redis is unwell count for its breaker."""
+    assert _classify(exc) == (reason, counts)
