@@ -188,11 +188,14 @@ class TestAdmission:
         self, server: fakeredis.FakeServer
     ) -> None:
         """Admitted locally (Redis away), failed, breaker opened: the open-until is shared."""
-        a, b = state_on(server), state_on(server)
+        clock = FakeClock()
+        a = RedisState(client(server), index_url="https://pypi.org", clock=clock)
+        b = state_on(server)
         server.connected = False
         admission = await a.admit("h")
         assert admission.allowed and not admission.shared
         server.connected = True
+        clock.advance(FleetConfig().guard.recovery_time * 2)  # the guard lets a probe through
         await a.report("h", "failure", admission=admission, open_for=10.0)
         refused = await b.admit("h")
         assert (refused.reason, refused.shared) == ("breaker_open", True)
@@ -239,7 +242,8 @@ class TestGuard:
     async def test_errors_fall_back_locally_counted_and_open_the_guard(self) -> None:
         """Failed operations answer locally (never raise); after 3 the guard stops trying."""
         broken = _Broken()
-        state = RedisState(broken, index_url="https://pypi.org")
+        cfg = FleetConfig(guard=BreakerConfig(consecutive_failures=3, failure_rate=None))
+        state = RedisState(broken, index_url="https://pypi.org", config=cfg)
         assert await state.put("k", b"v", 60.0)  # stored locally
         assert await state.get("k") == b"v"
         lease = await state.acquire_lease("k", 5.0)
@@ -266,6 +270,21 @@ class TestGuard:
         assert clock.now() == pytest.approx(0.5)
         assert state.statistics().fallbacks == {"timeout": 2, "breaker_open": 1}
 
+    async def test_waiting_for_a_connection_is_busy_not_a_redis_failure(self) -> None:
+        """With every pooled connection in use past the budget, a call goes local as busy."""
+        clock = FakeClock()
+        cfg = FleetConfig(
+            pool_size=1, guard=BreakerConfig(consecutive_failures=5, failure_rate=None)
+        )
+        state = RedisState(_Broken(clock), index_url="https://pypi.org", config=cfg, clock=clock)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(state.get, "a")  # holds the only connection until the budget ends
+            tg.start_soon(state.get, "b")  # waits for it just as long, then goes local
+        stats = state.statistics()
+        assert stats.fallbacks == {"timeout": 1, "busy": 1}
+        assert stats.guard is not None and stats.guard.consecutive_failures == 1
+        assert clock.now() == pytest.approx(0.25)
+
     async def test_disconnected_fake_server(self, server: fakeredis.FakeServer) -> None:
         """A server that drops connections: calls answer locally, counted as connection."""
         state = state_on(server)
@@ -273,6 +292,7 @@ class TestGuard:
         assert await state.get("k") is None
         assert await state.acquire_lease("k", 1.0) is not None
         assert state.statistics().fallbacks == {"connection": 2}
+        assert not state.statistics().available  # two in a row open the default guard
 
     async def test_wrong_type_is_an_error_not_a_crash(
         self, state: RedisState, server: fakeredis.FakeServer

@@ -264,3 +264,21 @@ async def test_a_least_privilege_acl_user_is_enough(redis_server: RedisServer) -
     await state.report("h", "failure", open_for=1.0)
     assert state.statistics().fallback_total == 0, state.statistics().fallbacks
     await state.aclose()
+
+
+async def test_warm_up_opens_the_pool_and_loads_the_scripts(own_redis_server: RedisServer) -> None:
+    """warm_up() connects the whole pool and loads every script; on a dead server it says no."""
+    state = make_state(own_redis_server.url, FleetConfig(pool_size=4))
+    assert await state.warm_up()
+    info = own_redis_server.command("INFO", "clients")
+    assert "connected_clients:5" in info  # the 4 pooled connections + this command's
+    assert "1" in own_redis_server.command("SCRIPT", "EXISTS", state._admit.sha)
+    before = state.statistics().operations
+    assert (await state.admit("h")).shared  # a single EVALSHA, no NOSCRIPT round trip
+    assert state.statistics().operations == before + 1
+    own_redis_server.kill()
+    (ok, took) = await timed(state.warm_up(budget=0.5))
+    assert not ok and took <= PER_OP and state.statistics().fallbacks["warm_up"] == 1
+    await state.get("k")  # the second failure in a row opens the guard
+    assert not state.statistics().available
+    await state.aclose()
