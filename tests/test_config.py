@@ -32,6 +32,8 @@ GOOD = {
     "AUTODOCS_ALLOW_BROAD_ROOTS": "1",
     "AUTODOCS_HEDGE": "off",
     "AUTODOCS_HEDGE_MIN_DELAY": "0.2",
+    "AUTODOCS_REDIS_URL": "rediss://fleet:R3D1S-xyz@cache.example:6380/2",
+    "AUTODOCS_REDIS_TIMEOUT": "0.3",
 }
 
 
@@ -63,6 +65,8 @@ def test_every_documented_variable_is_read() -> None:
         allow_broad_roots=True,
         hedge=False,
         hedge_min_delay=0.2,
+        redis_url="rediss://fleet:R3D1S-xyz@cache.example:6380/2",
+        redis_timeout=0.3,
     )
     assert s.index_config().hedge is None
     hedged = Settings.from_env({"AUTODOCS_HEDGE_MIN_DELAY": "0.2"}).index_config().hedge
@@ -74,6 +78,7 @@ def test_every_documented_variable_is_read() -> None:
     creds = s.credentials()
     assert creds is not None and creds.header() == "Bearer T0KEN-xyz"
     assert "T0KEN-xyz" not in repr(s) and "PA55-xyz" not in repr(s)
+    assert "R3D1S-xyz" not in repr(s)
 
 
 def test_defaults_and_blank_values() -> None:
@@ -97,6 +102,9 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_MAX_CONCURRENCY", "0"),
         ("AUTODOCS_HEDGE", "sometimes"),
         ("AUTODOCS_HEDGE_MIN_DELAY", "0"),
+        ("AUTODOCS_REDIS_URL", "http://cache.example:6379"),
+        ("AUTODOCS_REDIS_URL", "redis://:S3CRET@"),
+        ("AUTODOCS_REDIS_TIMEOUT", "60"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

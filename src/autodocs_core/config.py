@@ -61,12 +61,16 @@ class Settings:
             the p95 latency of recent answers (first answer wins).
         hedge_min_delay: ``AUTODOCS_HEDGE_MIN_DELAY``: seconds a request is always given
             before it is hedged.
+        redis_url: ``AUTODOCS_REDIS_URL``: ``redis://`` or ``rediss://`` server the replicas
+            share state on (unset: each process on its own, as before).
+        redis_timeout: ``AUTODOCS_REDIS_TIMEOUT``: seconds one Redis operation may take before
+            the call continues locally.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge`` and
-       ``hedge_min_delay``; the CA bundle, the netrc file and the cache directory are checked
-       when the settings are read.
+       ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
+       ``hedge_min_delay``, ``redis_url`` and ``redis_timeout``; the CA bundle, the netrc
+       file and the cache directory are checked when the settings are read.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -92,6 +96,8 @@ class Settings:
     allow_broad_roots: bool = False
     hedge: bool = True
     hedge_min_delay: float = 0.05
+    redis_url: str | None = None
+    redis_timeout: float = 0.25
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +180,8 @@ class Settings:
             if out[secret]:
                 out[secret] = "***"
         out["index_url"] = redact_url(self.index_url)
+        if self.redis_url:
+            out["redis_url"] = redact_url(self.redis_url)
         return out
 
     def __repr__(self) -> str:
@@ -292,6 +300,12 @@ def _url(var: str, raw: str) -> str:
     return raw
 
 
+def _redis_url(var: str, raw: str) -> str:
+    from .fleet import check_redis_url
+
+    return check_redis_url(_text(var, raw), variable=var)
+
+
 ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "index_url": ("AUTODOCS_INDEX_URL", _url),
     "index_token": ("AUTODOCS_INDEX_TOKEN", _text),
@@ -316,5 +330,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "allow_broad_roots": ("AUTODOCS_ALLOW_BROAD_ROOTS", _flag),
     "hedge": ("AUTODOCS_HEDGE", _flag),
     "hedge_min_delay": ("AUTODOCS_HEDGE_MIN_DELAY", _number(float, 0.001, 10.0)),
+    "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
+    "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
 }
 """Settings field -> (environment variable, parser)."""
