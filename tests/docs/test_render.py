@@ -292,9 +292,7 @@ class TestRenderApi:
         out = render_api(
             httpx_index(), query="Client(proxies=...)", max_tokens=600, nonce="feedc0de"
         )
-        line = (
-            "`proxies` is not a parameter of `httpx.Client` in httpx 0.28.1 (nearest: `proxy`)"
-        )
+        line = "`proxies` is not a parameter of `httpx.Client` in httpx 0.28.1 (nearest: `proxy`)"
         assert out.missing == (line,)
         assert line in out.text.split(CLOSING)[1]
         assert "- proxy: ProxyTypes" in fenced(out.text)  # the nearest one's item is shown
