@@ -223,3 +223,23 @@ async def test_mcp_tool(
     assert data["artifact"] == wheel and data["entries"][0] == "httpx.Timeout"
     assert "documentation" not in data and "connect" in result.content[0].text
     json.dumps(data)  # plain JSON
+
+
+async def test_a_very_large_package_is_read_for_the_query_and_kept_in_memory(
+    projects: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the module threshold only what the query names is parsed (a labelled partial
+    answer, not written to the cache); asking again is answered from memory."""
+    monkeypatch.setattr("autodocs_core.apiref._reader.LARGE_PACKAGE_MODULES", 1)
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with (
+        FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index,
+        service_for(index, tmp_path) as service,
+    ):
+        first = await service.get_api_reference("httpx", symbol="httpx.Timeout")
+        reads = index.served(wheel)[0]
+        again = await service.get_api_reference("httpx", symbol="httpx.Timeout")
+        assert index.served(wheel)[0] == reads  # no second read
+    assert first.partial and again.partial
+    assert first.entries[0] == "httpx.Timeout"
+    assert not again.from_cache  # partial references never come from the cache

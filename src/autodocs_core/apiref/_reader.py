@@ -9,6 +9,7 @@ huge package answers with what is ready (a partial reference, labelled).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Collection
 
 import anyio
@@ -29,6 +30,9 @@ __all__ = ["ApiReader"]
 
 EXTRACT_RESERVE = 0.5
 """Seconds of the deadline kept back after extraction stops, to render and answer."""
+
+PARTIAL_KEPT = 8
+"""Partial references kept in memory (they are not written to the cache)."""
 
 LARGE_PACKAGE_MODULES = 400
 """Above this many code files, only the modules a query names are parsed (PERFORMANCE.md:
@@ -57,6 +61,9 @@ class ApiReader:
         self.clock = clock
         self.limits = limits if limits is not None else DEFAULT_LIMITS
         self._flight: SingleFlight[ApiIndex] = SingleFlight()
+        # Partial references (a very large package read for one query) are not cached with the
+        # complete ones; the last few are kept here so that asking again is not a re-read.
+        self._partial: OrderedDict[tuple[str, str, tuple[str, ...]], ApiIndex] = OrderedDict()
         self.bytes_read = 0
         self.artifacts_read = 0
 
@@ -112,7 +119,16 @@ class ApiReader:
             NotFoundError: The release has no file an API reference can be read from.
         """
         key = (name, version, tuple(sorted(wanted or ())))
-        return await self._flight.do(key, lambda: self._read(name, version, deadline, wanted))
+        held = self._partial.get(key)
+        if held is not None:
+            self._partial.move_to_end(key)
+            return held
+        index = await self._flight.do(key, lambda: self._read(name, version, deadline, wanted))
+        if index.partial:
+            self._partial[key] = index
+            while len(self._partial) > PARTIAL_KEPT:
+                self._partial.popitem(last=False)
+        return index
 
     async def _read(
         self, name: str, version: str, deadline: Deadline, wanted: Collection[str] | None
