@@ -243,3 +243,37 @@ async def test_a_very_large_package_is_read_for_the_query_and_kept_in_memory(
     assert first.partial and again.partial
     assert first.entries[0] == "httpx.Timeout"
     assert not again.from_cache  # partial references never come from the cache
+
+
+async def test_extraction_stops_at_the_deadline_with_a_labelled_partial_answer(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """When the deadline leaves no time to parse, the answer is partial and says why."""
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with (
+        FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index,
+        service_for(index, tmp_path, deadline=0.5) as service,  # all of it kept in reserve
+    ):
+        answer = await service.get_api_reference("httpx", symbol="httpx.Client")
+    assert answer.partial
+    assert answer.skipped_modules and all(r == "deadline" for _, r in answer.skipped_modules)
+    assert "partial" in answer.documentation.lower()
+
+
+async def test_a_release_without_any_file_is_a_clear_not_found(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """No wheel or sdist listed for the version: a NotFoundError that says what to do."""
+    from autodocs_core.apiref import ApiReader
+    from autodocs_core.errors import NotFoundError
+    from autodocs_core.pypi import SimplePage
+    from autodocs_core.resilience import Deadline
+
+    class NoFiles:
+        async def get_files(self, name: str, *, deadline: Deadline) -> SimplePage:
+            return SimplePage("https://index.example/simple/demo/", ())
+
+    reader = ApiReader(NoFiles())  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError) as raised:
+        await reader.get_index("demo", "1.0", deadline=Deadline.after(5, FakeClock()))
+    assert raised.value.suggestions and "get_package_docs" in raised.value.suggestions[0]
