@@ -228,9 +228,7 @@ async def test_mcp_tool(
 async def test_a_very_large_package_is_read_for_the_query_and_kept_in_memory(
     projects: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above the module threshold only what the query names is parsed (a labelled partial
-    answer, not written to the cache); asking again is answered from memory.
-    """
+    """A huge package parses only what is asked (partial, uncached); asking again is free."""
     monkeypatch.setattr("autodocs_core.apiref._reader.LARGE_PACKAGE_MODULES", 1)
     wheel = wheel_filename("httpx", "0.28.1")
     async with (
