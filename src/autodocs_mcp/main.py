@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mcp.shared._stream_protocols import ReadStream, WriteStream
     from mcp.shared.message import SessionMessage
 
+    from .http import HttpLimits
     from .server import AutodocsServer
 
 __all__ = ["JsonFormatter", "main"]
@@ -94,6 +95,11 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument(
         "--token", default=None, help="require this bearer token on HTTP (or AUTODOCS_HTTP_TOKEN)"
     )
+    parser.add_argument(
+        "--allow-remote-without-token",
+        action="store_true",
+        help="serve HTTP on a non-loopback address without a token (anyone reaching it may call)",
+    )
     from autodocs_core.config import ENV_VARS
 
     # One flag per setting, named after it: --index-url sets AUTODOCS_INDEX_URL, and so on.
@@ -150,15 +156,114 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.transport == "http":
         from .http import serve_http
 
+        try:
+            token = _http_token(args.token, env)
+            _check_exposure(args.host, token, allow=args.allow_remote_without_token)
+            limits = _http_limits(env)
+        except ConfigError as exc:
+            print(json.dumps(exc.to_payload()), file=sys.stderr)
+            return 2
+        allowed = env.get("AUTODOCS_HTTP_ALLOWED_HOSTS", "").split(",")
         server = build_server(settings, own_service=False, allow_broad_roots=allow_broad_roots)
-        token = args.token or env.get("AUTODOCS_HTTP_TOKEN") or None
         return anyio.run(
             lambda: serve_http(
-                server, settings, host=args.host, port=args.port, token=token, grace=grace
+                server,
+                settings,
+                host=args.host,
+                port=args.port,
+                token=token,
+                grace=grace,
+                limits=limits,
+                allowed_hosts=allowed,
             )
         )
     server = build_server(settings, allow_broad_roots=allow_broad_roots)
     return anyio.run(serve_stdio, server, grace)
+
+
+def _http_token(flag: str | None, env: dict[str, str]) -> str | None:
+    """The bearer token from ``--token`` or ``AUTODOCS_HTTP_TOKEN``; None when neither is set.
+
+    Set but empty is a mistake (it would silently turn authentication off), and so is a token
+    with spaces, control or non-ASCII characters (it could not be sent in a header as typed).
+    """
+    from autodocs_core.errors import ConfigError
+
+    source = "--token" if flag is not None else "AUTODOCS_HTTP_TOKEN"
+    token = flag if flag is not None else env.get("AUTODOCS_HTTP_TOKEN")
+    if token is None:
+        return None
+    if not token:
+        raise ConfigError(
+            f"{source} is set but empty",
+            details={"variable": source},
+            suggestions=(f"Give {source} a secret value, or unset it to run without a token.",),
+        )
+    if len(token) > 4096 or not all("!" <= c <= "~" for c in token):
+        raise ConfigError(
+            f"{source} must be printable ASCII without spaces (at most 4096 characters)",
+            details={"variable": source, "length": len(token)},
+            suggestions=("Use letters, digits and -._~ (e.g. secrets.token_urlsafe()).",),
+        )
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(host: str, token: str | None, *, allow: bool) -> None:
+    """Refuse a non-loopback bind without a token unless the operator opted in."""
+    from autodocs_core.errors import ConfigError
+
+    if token is None and not allow and not _is_loopback(host):
+        raise ConfigError(
+            f"--host {host[:100]} is reachable from other machines and no token is set",
+            details={"variable": "AUTODOCS_HTTP_TOKEN", "host": host[:100]},
+            suggestions=(
+                "Set AUTODOCS_HTTP_TOKEN (or --token) to require a bearer token.",
+                "Or bind loopback (--host 127.0.0.1), or pass --allow-remote-without-token.",
+            ),
+        )
+
+
+def _http_limits(env: dict[str, str]) -> HttpLimits:
+    """Timeouts and the connection limit from ``AUTODOCS_HTTP_*`` (validated, bounded)."""
+    from autodocs_core.errors import ConfigError
+
+    from .http import HttpLimits
+
+    def number(var: str, default: float, low: float, high: float) -> float:
+        raw = env.get(var)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+            if not low <= value <= high:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"{var}={raw[:40]!r} is invalid: expected a number from {low:g} to {high:g}",
+                details={"variable": var, "minimum": low, "maximum": high},
+                suggestions=(f"Unset {var} or give a number such as {default:g}.",),
+            ) from None
+        return value
+
+    defaults = HttpLimits()
+    return HttpLimits(
+        header_timeout=number("AUTODOCS_HTTP_HEADER_TIMEOUT", defaults.header_timeout, 0.1, 600),
+        body_timeout=number("AUTODOCS_HTTP_BODY_TIMEOUT", defaults.body_timeout, 0.1, 3600),
+        max_connections=int(
+            number("AUTODOCS_HTTP_MAX_CONNECTIONS", defaults.max_connections, 1, 100_000)
+        ),
+    )
 
 
 FLUSH_SECONDS = 0.2

@@ -1,0 +1,225 @@
+"""Issue 14, class 5: HTTP exposure (bind, token, Host/Origin, slow clients, probe contents)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+pytest.importorskip("mcp")
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from autodocs_core.testing import FaultIndex
+from autodocs_mcp.http import (
+    BodyTimeoutMiddleware,
+    HostOriginMiddleware,
+    RefusalLog,
+    allowed_hosts_for,
+)
+from autodocs_mcp.main import main
+from tests.mcp.test_stdio import server_env
+
+pytestmark = pytest.mark.anyio
+
+
+def test_refusals_are_logged_at_most_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    """Many refusals of one reason within the interval make one line; the next says how many."""
+    now = [0.0]
+    refusals = RefusalLog(10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="autodocs"):
+        written = [refusals.note("host", "Host 'evil'") for _ in range(50)]
+        assert refusals.note("origin", "Origin 'x'")  # another reason has its own budget
+        now[0] = 10.0
+        assert refusals.note("host", "Host 'evil'")
+    assert written.count(True) == 1
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3 and "49 more" in lines[-1]
+
+
+def test_allowed_hosts() -> None:
+    """Loopback names with the bound port; extra names with or without port; '*' and 0.0.0.0."""
+    allowed = allowed_hosts_for("127.0.0.1", 8123)
+    assert allowed is not None
+    assert {"127.0.0.1:8123", "localhost:8123", "[::1]:8123"} <= allowed
+    assert "localhost:80" not in allowed and "evil.example:8123" not in allowed
+    extra = allowed_hosts_for("10.0.0.5", 8123, ["docs.example", "proxy.example:443"])
+    assert extra is not None
+    assert {"10.0.0.5:8123", "docs.example", "docs.example:8123", "proxy.example:443"} <= extra
+    assert allowed_hosts_for("127.0.0.1", 1, ["*"]) is None
+    assert allowed_hosts_for("0.0.0.0", 1) is None
+
+
+def _app(allowed: frozenset[str] | None) -> Any:
+    async def ok(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    inner = Starlette(routes=[Route("/readyz", ok)])
+    return HostOriginMiddleware(inner, allowed=allowed, refusals=RefusalLog())
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "status"),
+    [
+        ("127.0.0.1:8123", None, 200),
+        ("localhost:8123", "http://localhost:8123", 200),
+        ("evil.example:8123", None, 421),  # DNS rebinding: the page's own name
+        ("127.0.0.1", None, 421),  # wrong port
+        ("127.0.0.1:8123", "http://evil.example", 403),
+        ("127.0.0.1:8123", "null", 403),
+    ],
+)
+async def test_host_and_origin_are_checked(host: str, origin: str | None, status: int) -> None:
+    """Host must be an allowed name with the bound port; Origin, when sent, an allowed host."""
+    transport = httpx.ASGITransport(app=_app(allowed_hosts_for("127.0.0.1", 8123)))
+    headers = {"host": host} | ({"origin": origin} if origin else {})
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+        response = await http.get("/readyz", headers=headers)
+    assert response.status_code == status
+    if status != 200:
+        assert response.json()["error_type"] in ("misdirected_request", "forbidden_origin")
+
+
+async def test_any_host_still_needs_a_same_origin() -> None:
+    """With any Host allowed (wildcard bind), an Origin must still name the request's Host."""
+    transport = httpx.ASGITransport(app=_app(None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+        same = await http.get("/readyz", headers={"host": "h:1", "origin": "https://h:1"})
+        other = await http.get("/readyz", headers={"host": "h:1", "origin": "http://evil"})
+    assert (same.status_code, other.status_code) == (200, 403)
+
+
+async def test_a_stalled_request_body_gets_408() -> None:
+    """A body that stops arriving is answered 408 once the body timeout passes."""
+    sent: list[dict[str, Any]] = []
+    received: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            received.append(message["type"])
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+    chunks = [{"type": "http.request", "body": b"{", "more_body": True}]
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guarded = BodyTimeoutMiddleware(app, timeout=0.05, refusals=RefusalLog())
+    with anyio.fail_after(5):
+        await guarded({"type": "http", "path": "/mcp"}, receive, send)
+    assert received == ["http.request", "http.disconnect"]
+    assert sent[0]["status"] == 408
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--host", "0.0.0.0"], {}, "AUTODOCS_HTTP_TOKEN"),
+        (["--host", "192.0.2.1"], {}, "--host"),
+        ([], {"AUTODOCS_HTTP_TOKEN": ""}, "AUTODOCS_HTTP_TOKEN"),
+        (["--token", ""], {}, "--token"),
+        ([], {"AUTODOCS_HTTP_TOKEN": "two words"}, "AUTODOCS_HTTP_TOKEN"),
+        ([], {"AUTODOCS_HTTP_TOKEN": "caf\u00e9"}, "AUTODOCS_HTTP_TOKEN"),
+        ([], {"AUTODOCS_HTTP_HEADER_TIMEOUT": "soon"}, "AUTODOCS_HTTP_HEADER_TIMEOUT"),
+    ],
+)
+def test_unsafe_http_configuration_stops_start_up(
+    argv: list[str],
+    env: dict[str, str],
+    named: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A public bind without token, an empty or unprintable token: exit 2, one JSON error."""
+    monkeypatch.delenv("AUTODOCS_HTTP_TOKEN", raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert main(["--transport", "http", "--port", "0", *argv]) == 2
+    captured = capsys.readouterr()
+    payload = json.loads(captured.err.strip().splitlines()[-1])
+    assert payload["error_type"] == "config_error" and captured.out == ""
+    assert named in json.dumps(payload)
+
+
+@asynccontextmanager
+async def http_server(
+    index_url: str, tmp_path: Path, *args: str, **env: str
+) -> AsyncIterator[tuple[str, int]]:
+    process = await anyio.open_process(
+        [sys.executable, "-m", "autodocs_mcp", "--transport", "http", "--port", "0", *args],
+        env=server_env(index_url, tmp_path, AUTODOCS_SHUTDOWN_GRACE="1", **env),
+    )
+    assert process.stderr is not None
+    buffer = b""
+    port = 0
+    try:
+        with anyio.fail_after(30):
+            while not port:
+                buffer += await process.stderr.receive()
+                for line in buffer.split(b"\n"):
+                    if b"listening on" in line:
+                        port = json.loads(line)["port"]
+        yield f"http://127.0.0.1:{port}", port
+    finally:
+        process.kill()
+        await process.wait()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The server under test is its own process: run on asyncio only."""
+    return "asyncio"
+
+
+async def test_http_server_checks_host_hides_the_index_and_drops_idle_connections(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """Probes check Host/Origin and omit the index URL; idle sockets cannot lock out /readyz."""
+    async with (
+        FaultIndex(projects) as index,
+        http_server(index.url, tmp_path, "--token", "s3cret", AUTODOCS_HTTP_HEADER_TIMEOUT="1") as (
+            base,
+            port,
+        ),
+        httpx.AsyncClient() as http,
+    ):
+        rebound = await http.get(f"{base}/readyz", headers={"host": f"evil.example:{port}"})
+        assert rebound.status_code == 421
+        foreign = await http.get(f"{base}/healthz", headers={"origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        public = await http.get(f"{base}/healthz")
+        assert public.status_code == 200 and "127.0.0.1" not in public.text
+        assert set(public.json()["checks"]["index"]) == {"status"}
+        full = await http.get(f"{base}/healthz", headers={"authorization": "Bearer s3cret"})
+        assert index.url.split("//")[1] in full.text
+
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=8) for _ in range(50)]
+        slow = socket.create_connection(("127.0.0.1", port), timeout=8)
+        slow.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes
+        try:
+            assert (await http.get(f"{base}/readyz")).status_code == 200
+            with anyio.fail_after(10):  # closed by the server after the 1 s header timeout
+                for sock in [*idle, slow]:
+                    assert await anyio.to_thread.run_sync(sock.recv, 1) == b""
+        finally:
+            for sock in [*idle, slow]:
+                sock.close()
