@@ -262,6 +262,26 @@ class BodyTimeoutMiddleware:
             )
 
 
+class _AcceptErrorFilter(logging.Filter):
+    """Turns asyncio's per-attempt "out of system resource" accept errors into refusals.
+
+    When descriptors run out, asyncio logs a traceback for every failed ``accept()`` (measured:
+    75,714 lines in 20 s with 300 idle connections and a 256-descriptor limit): enough to fill
+    an undrained stderr pipe and stall the server. One rate-limited line says the same.
+    """
+
+    def __init__(self, refusals: RefusalLog) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the accept errors (after noting them); pass everything else."""
+        if str(record.msg).startswith("socket.accept() out of system resource"):
+            self.refusals.note("descriptors", "out of file descriptors: connections wait")
+            return False
+        return True
+
+
 def _protocol_class(limits: HttpLimits, refusals: RefusalLog) -> type[Any]:
     """Uvicorn's h11 protocol with a request-head timeout and a connection limit."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -490,9 +510,12 @@ async def serve_http(
             file=sys.stderr,
             flush=True,
         )
+        accept_errors = _AcceptErrorFilter(refusals)
+        logging.getLogger("asyncio").addFilter(accept_errors)
         try:
             await uv_server.serve(sockets=[sock])
         finally:
             server.holder.service = None
             tg.cancel_scope.cancel()
+            logging.getLogger("asyncio").removeFilter(accept_errors)
     return 0
