@@ -360,16 +360,19 @@ def _scan_root(
     """The root and the scan target: *project* (resolved) inside the most specific root.
 
     Without a *project*, the client's first allowed root; when the client offers no roots,
-    the working directory. Every root used is checked with :func:`check_scan_root`.
+    the working directory. A relative *project* is taken from that same directory (the
+    server's working directory is often unrelated to the client's workspace on stdio). Every
+    root used is checked with :func:`check_scan_root`.
     """
     if not offered:
         cwd = Path.cwd().resolve()
         check_scan_root(cwd, allow_broad=allow_broad)
-        return cwd, project or cwd  # the service refuses a project outside the root
+        target = (cwd / project).resolve() if project is not None else cwd
+        return cwd, target  # the service refuses a project outside the root
     roots = [
         p.resolve() for r in listed.roots[:100] if (p := _path_from_uri(str(r.uri))) is not None
     ]
-    if project is None:
+    if project is None or not project.is_absolute():
         refused: InvalidInputError | None = None
         for root in roots:
             try:
@@ -377,14 +380,19 @@ def _scan_root(
             except InvalidInputError as exc:
                 refused = refused or exc
                 continue
-            return root, root
-        if refused is not None:
-            raise refused
-        raise InvalidInputError(
-            "The client shares no file roots to scan",
-            details={"roots": 0},
-            suggestions=("Pass project_path, or share the project directory as a root.",),
-        )
+            if project is None:
+                return root, root
+            project = (root / project).resolve()
+            break
+        else:
+            if refused is not None:
+                raise refused
+            raise InvalidInputError(
+                "The client shares no file roots to scan",
+                details={"roots": 0},
+                suggestions=("Pass project_path, or share the project directory as a root.",),
+            )
+    project = project.resolve()
     holding = [r for r in roots if project == r or r in project.parents]
     if not holding:
         raise InvalidInputError(
@@ -554,9 +562,7 @@ def build_server(
         try:
             given = None
             if project_path:
-                given = await anyio.to_thread.run_sync(
-                    lambda: Path(project_path).expanduser().resolve()
-                )
+                given = await anyio.to_thread.run_sync(lambda: Path(project_path).expanduser())
             offered = _offers_roots(ctx)
             root, target = await anyio.to_thread.run_sync(
                 lambda: _scan_root(offered, roots, given, allow_broad=allow_broad_roots)

@@ -180,3 +180,17 @@ async def test_an_unexpected_exception_is_a_generic_internal_error(
     assert data["error_type"] == "internal_error"
     assert "shadow" not in json.dumps(data) and "Error executing" not in json.dumps(data)
     assert "leaked /etc/shadow" in caplog.text
+
+
+async def test_a_relative_path_is_taken_from_the_first_allowed_root(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """project_path 'sub' means <first acceptable root>/sub, not <server's directory>/sub."""
+    project = tmp_path / "workspace"
+    (project / "sub").mkdir(parents=True)
+    (project / "sub" / "requirements.txt").write_text("attrs\n")
+    async with client_with_roots(projects, tmp_path, ["file:///", project.as_uri()]) as client:
+        result = await client.call_tool("scan_dependencies", {"project_path": "sub"})
+        escape = await client.call_tool("scan_dependencies", {"project_path": "../../.."})
+    assert [d["name"] for d in result.structured_content["dependencies"]] == ["attrs"]
+    assert payload(escape)["error_type"] == "invalid_input"
