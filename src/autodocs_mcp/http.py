@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .server import AutodocsServer
 
 __all__ = [
+    "BodyTimeoutMiddleware",
     "HostOriginMiddleware",
     "HttpLimits",
     "RefusalLog",
@@ -215,6 +216,8 @@ class BodyTimeoutMiddleware:
 
     Only while the body is incomplete: afterwards ``receive`` waits for the disconnect (the
     SSE stream of ``GET /mcp`` does, for as long as it lives).
+
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, app: ASGIApp, *, timeout: float, refusals: RefusalLog) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .http import HttpLimits
     from .server import AutodocsServer
 
-__all__ = ["JsonFormatter", "main"]
+__all__ = ["JsonFormatter", "main", "run_stdio"]
 
 # user:password@ or token@ inside any URL in a log message
 _CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -325,6 +325,8 @@ async def run_stdio(server: AutodocsServer) -> None:
     batch array, ``params`` of the wrong type, an ``id`` that is an object or a float, a
     missing ``jsonrpc``) into an exception that the session only logs: a client waiting on
     that id would wait forever. :class:`_AnsweringReader` answers each with a JSON-RPC error.
+
+    .. versionadded:: 0.2.0
     """
     from mcp.server.stdio import stdio_server
 

@@ -249,3 +249,13 @@ async def test_http_server_checks_host_hides_the_index_and_drops_idle_connection
         finally:
             for sock in [*idle, slow]:
                 sock.close()
+
+
+def test_the_operator_can_opt_in_to_a_public_bind_without_token() -> None:
+    """--allow-remote-without-token (and loopback, and a token) pass the exposure check."""
+    from autodocs_mcp.main import _check_exposure
+
+    _check_exposure("0.0.0.0", None, allow=True)
+    _check_exposure("::1", None, allow=False)
+    _check_exposure("localhost", None, allow=False)
+    _check_exposure("0.0.0.0", "s3cret", allow=False)
