@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -175,6 +176,67 @@ def test_unsafe_http_configuration_stops_start_up(
     assert named in json.dumps(payload)
 
 
+class FakeTransport:
+    """Just enough of an asyncio transport for uvicorn's protocol."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.written = b""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name in ("peername", "sockname") else default
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def test_connection_limit_and_head_timer(anyio_backend: str) -> None:
+    """Connections beyond the limit close at once; a head timer runs until a full head arrives."""
+    if anyio_backend != "asyncio":
+        pytest.skip("uvicorn's protocol runs on asyncio")
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from autodocs_mcp.http import HttpLimits, _protocol_class
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = uvicorn.Config(app, lifespan="off", log_config=None)
+    refusals = RefusalLog()
+    protocol = _protocol_class(HttpLimits(header_timeout=600, max_connections=2), refusals)
+    state = ServerState()
+    made = [protocol(config=config, server_state=state, app_state={}) for _ in range(3)]
+    transports = [FakeTransport() for _ in made]
+    for proto, transport in zip(made, transports, strict=True):
+        proto.connection_made(transport)
+    assert [t.closed for t in transports] == [False, False, True]
+    first, second = made[0], made[1]
+    assert first._head_timer is not None
+    first.data_received(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert first._head_timer is None  # a complete head arrived
+    second.data_received(b"GET /readyz HTTP/1.1\r\nHost: x")  # half a head
+    assert second._head_timer is not None
+    second._head_timeout(None)  # what the timer calls when it fires (no request since arming)
+    assert transports[1].closed
+    for proto in made:
+        proto.connection_lost(None)
+    await anyio.lowlevel.checkpoint()  # let the first request's task finish
+
+
 FD_LIMIT = 64
 """The server's descriptor limit in the subprocess test: 50 idle sockets exhaust it."""
 
@@ -205,20 +267,16 @@ async def http_server(
         await process.wait()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """The server under test is its own process: run on asyncio only."""
-    return "asyncio"
-
-
 async def test_http_server_checks_host_hides_the_index_and_drops_idle_connections(
-    projects: dict[str, Any], tmp_path: Path
+    projects: dict[str, Any], tmp_path: Path, anyio_backend: str
 ) -> None:
     """Probes check Host/Origin and omit the index URL; idle sockets cannot lock out /readyz.
 
     The server may hold 64 descriptors: 51 idle or half-sent connections exhaust them (today's
     code never frees them: /readyz stays unanswered); the 1 s head timeout frees them.
     """
+    if anyio_backend != "asyncio":
+        pytest.skip("the server under test is its own process: once is enough")
     async with (
         FaultIndex(projects) as index,
         http_server(index.url, tmp_path, "--token", "s3cret", AUTODOCS_HTTP_HEADER_TIMEOUT="1") as (
