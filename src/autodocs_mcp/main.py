@@ -10,14 +10,19 @@ import re
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 if TYPE_CHECKING:
+    from mcp.shared._stream_protocols import ReadStream, WriteStream
+    from mcp.shared.message import SessionMessage
+
+    from .http import HttpLimits
     from .server import AutodocsServer
 
-__all__ = ["JsonFormatter", "main"]
+__all__ = ["JsonFormatter", "main", "run_stdio"]
 
 # user:password@ or token@ inside any URL in a log message
 _CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -90,6 +95,11 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument(
         "--token", default=None, help="require this bearer token on HTTP (or AUTODOCS_HTTP_TOKEN)"
     )
+    parser.add_argument(
+        "--allow-remote-without-token",
+        action="store_true",
+        help="serve HTTP on a non-loopback address without a token (anyone reaching it may call)",
+    )
     from autodocs_core.config import ENV_VARS
 
     # One flag per setting, named after it: --index-url sets AUTODOCS_INDEX_URL, and so on.
@@ -102,7 +112,7 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     args = parser.parse_args(argv)
     _configure_logging()
-    from autodocs_core.config import Settings
+    from autodocs_core.config import Settings, _flag
     from autodocs_core.errors import ConfigError
 
     env = dict(os.environ)
@@ -134,20 +144,126 @@ def _main(argv: Sequence[str] | None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        # Read here once; the core Settings will carry it after the hardening merge.
+        broad = "AUTODOCS_ALLOW_BROAD_ROOTS"
+        allow_broad_roots = _flag(broad, env.get(broad, "0"))
+    except ConfigError as exc:
+        print(json.dumps(exc.to_payload()), file=sys.stderr)
+        return 2
     from .server import build_server
 
     if args.transport == "http":
         from .http import serve_http
 
-        server = build_server(settings, own_service=False)
-        token = args.token or env.get("AUTODOCS_HTTP_TOKEN") or None
+        try:
+            token = _http_token(args.token, env)
+            _check_exposure(args.host, token, allow=args.allow_remote_without_token)
+            limits = _http_limits(env)
+        except ConfigError as exc:
+            print(json.dumps(exc.to_payload()), file=sys.stderr)
+            return 2
+        allowed = env.get("AUTODOCS_HTTP_ALLOWED_HOSTS", "").split(",")
+        server = build_server(settings, own_service=False, allow_broad_roots=allow_broad_roots)
         return anyio.run(
             lambda: serve_http(
-                server, settings, host=args.host, port=args.port, token=token, grace=grace
+                server,
+                settings,
+                host=args.host,
+                port=args.port,
+                token=token,
+                grace=grace,
+                limits=limits,
+                allowed_hosts=allowed,
             )
         )
-    server = build_server(settings)
+    server = build_server(settings, allow_broad_roots=allow_broad_roots)
     return anyio.run(serve_stdio, server, grace)
+
+
+def _http_token(flag: str | None, env: dict[str, str]) -> str | None:
+    """The bearer token from ``--token`` or ``AUTODOCS_HTTP_TOKEN``; None when neither is set.
+
+    Set but empty is a mistake (it would silently turn authentication off), and so is a token
+    with spaces, control or non-ASCII characters (it could not be sent in a header as typed).
+    """
+    from autodocs_core.errors import ConfigError
+
+    source = "--token" if flag is not None else "AUTODOCS_HTTP_TOKEN"
+    token = flag if flag is not None else env.get("AUTODOCS_HTTP_TOKEN")
+    if token is None:
+        return None
+    if not token:
+        raise ConfigError(
+            f"{source} is set but empty",
+            details={"variable": source},
+            suggestions=(f"Give {source} a secret value, or unset it to run without a token.",),
+        )
+    if len(token) > 4096 or not all("!" <= c <= "~" for c in token):
+        raise ConfigError(
+            f"{source} must be printable ASCII without spaces (at most 4096 characters)",
+            details={"variable": source, "length": len(token)},
+            suggestions=("Use letters, digits and -._~ (e.g. secrets.token_urlsafe()).",),
+        )
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(host: str, token: str | None, *, allow: bool) -> None:
+    """Refuse a non-loopback bind without a token unless the operator opted in."""
+    from autodocs_core.errors import ConfigError
+
+    if token is None and not allow and not _is_loopback(host):
+        raise ConfigError(
+            f"--host {host[:100]} is reachable from other machines and no token is set",
+            details={"variable": "AUTODOCS_HTTP_TOKEN", "host": host[:100]},
+            suggestions=(
+                "Set AUTODOCS_HTTP_TOKEN (or --token) to require a bearer token.",
+                "Or bind loopback (--host 127.0.0.1), or pass --allow-remote-without-token.",
+            ),
+        )
+
+
+def _http_limits(env: dict[str, str]) -> HttpLimits:
+    """Timeouts and the connection limit from ``AUTODOCS_HTTP_*`` (validated, bounded)."""
+    from autodocs_core.errors import ConfigError
+
+    from .http import HttpLimits
+
+    def number(var: str, default: float, low: float, high: float) -> float:
+        raw = env.get(var)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+            if not low <= value <= high:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"{var}={raw[:40]!r} is invalid: expected a number from {low:g} to {high:g}",
+                details={"variable": var, "minimum": low, "maximum": high},
+                suggestions=(f"Unset {var} or give a number such as {default:g}.",),
+            ) from None
+        return value
+
+    defaults = HttpLimits()
+    return HttpLimits(
+        header_timeout=number("AUTODOCS_HTTP_HEADER_TIMEOUT", defaults.header_timeout, 0.1, 600),
+        body_timeout=number("AUTODOCS_HTTP_BODY_TIMEOUT", defaults.body_timeout, 0.1, 3600),
+        max_connections=int(
+            number("AUTODOCS_HTTP_MAX_CONNECTIONS", defaults.max_connections, 1, 100_000)
+        ),
+    )
 
 
 FLUSH_SECONDS = 0.2
@@ -194,9 +310,159 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
             os._exit(0)
 
         async def run() -> None:
-            await server.run_stdio_async()
+            await run_stdio(server)
             tg.cancel_scope.cancel()  # stdin closed: stop watching signals
 
         tg.start_soon(watch_signals)
         tg.start_soon(run)
     return 0
+
+
+async def run_stdio(server: AutodocsServer) -> None:
+    """Serve *server* over stdio, answering the messages the SDK's reader cannot parse.
+
+    The SDK's stdio reader turns a line that is not a valid JSON-RPC message (invalid JSON, a
+    batch array, ``params`` of the wrong type, an ``id`` that is an object or a float, a
+    missing ``jsonrpc``) into an exception that the session only logs: a client waiting on
+    that id would wait forever. :class:`_AnsweringReader` answers each with a JSON-RPC error.
+
+    .. versionadded:: 0.2.0
+    """
+    from mcp.server.stdio import stdio_server
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(
+            _AnsweringReader(read_stream, write_stream),
+            write_stream,
+            lowlevel.create_initialization_options(),
+        )
+
+
+MAX_BATCH_ANSWERS = 100
+"""At most this many requests of one (unsupported) batch array get an error answer each."""
+
+
+class _AnsweringReader:
+    """A read stream that answers unparsable messages itself and passes the rest through."""
+
+    def __init__(
+        self,
+        inner: ReadStream[SessionMessage | Exception],
+        writer: WriteStream[SessionMessage],
+    ) -> None:
+        self.inner = inner
+        self.writer = writer
+
+    @property
+    def last_context(self) -> Any:
+        """The sender context of the last message (the SDK restores it per message)."""
+        return getattr(self.inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        """The next parsed message; unparsable ones are answered here and skipped."""
+        while True:
+            item = await self.inner.receive()
+            if isinstance(item, Exception):
+                for answer in _answers_for(item):
+                    await self.writer.send(answer)
+                continue
+            message = item.message
+            if _is_request_without_valid_id(message):
+                # The parser read {"id": null | 1.5 | {...}, "method": "ping"} as a notification
+                # (the id dropped); the sender waits for an answer it can only get with id null.
+                text = "Invalid request: the id must be a string or an integer"
+                refusal = _invalid({"id": None}, text)
+                if refusal is not None:
+                    await self.writer.send(refusal)
+                continue
+            return item
+
+    async def aclose(self) -> None:
+        """Close the underlying stream."""
+        await self.inner.aclose()
+
+    def __aiter__(self) -> _AnsweringReader:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _AnsweringReader:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+def _is_request_without_valid_id(message: Any) -> bool:
+    """A request method (not ``notifications/...``) that arrived without a usable id."""
+    from mcp_types import JSONRPCNotification
+
+    return isinstance(message, JSONRPCNotification) and not message.method.startswith(
+        "notifications/"
+    )
+
+
+def _answers_for(exc: Exception) -> list[SessionMessage]:
+    """JSON-RPC errors for a line the SDK could not parse (none for notifications/responses).
+
+    Only the id is taken from the message; nothing else of it is echoed.
+    """
+    from mcp.shared.message import SessionMessage
+    from mcp_types import ErrorData, JSONRPCError
+
+    errors = exc.errors() if hasattr(exc, "errors") else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return [
+            SessionMessage(
+                JSONRPCError(
+                    jsonrpc="2.0",
+                    id=None,
+                    error=ErrorData(code=-32700, message="Parse error: the line is not JSON"),
+                )
+            )
+        ]
+    # The message itself: the input of a "missing field" error (the object lacking it) or of
+    # a union member's top-level error; deeper errors carry only a part (params, id).
+    tops = [e.get("input") for e in errors if e.get("type") == "missing"]
+    tops += [e.get("input") for e in errors if len(e.get("loc", ())) <= 1]
+    if not tops:
+        logging.getLogger("autodocs").warning("unparsable message: %s", type(exc).__name__)
+        return []
+    original = tops[0]
+    if isinstance(original, list):
+        message = "Invalid request: batches are not supported; send one message per line"
+        no_id: dict[str, Any] = {"id": None}
+        answers = [
+            _invalid(m if isinstance(m, dict) else no_id, message)
+            for m in original[:MAX_BATCH_ANSWERS] or [no_id]
+        ]
+        return [a for a in answers if a is not None]
+    text = "Invalid request: not a valid JSON-RPC 2.0 request"
+    answer = _invalid(original if isinstance(original, dict) else {"id": None}, text)
+    return [answer] if answer is not None else []
+
+
+def _invalid(message: dict[str, Any], text: str) -> SessionMessage | None:
+    """An ``Invalid Request`` answer to *message*, or None when it expects no answer."""
+    from mcp.shared.message import SessionMessage
+    from mcp_types import ErrorData, JSONRPCError
+
+    if "id" not in message or "result" in message or "error" in message:
+        return None  # a notification or a response: nothing to answer
+    raw_id = message["id"]
+    valid = isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool)
+    request_id = raw_id if valid and len(str(raw_id)) <= 200 else None
+    return SessionMessage(
+        JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=-32600, message=text))
+    )

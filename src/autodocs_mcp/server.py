@@ -8,7 +8,7 @@ whose text is the JSON payload ``{"error", "error_type", "details", "suggestions
 from __future__ import annotations
 
 import json
-import os
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +27,7 @@ from mcp_types import (
 from pydantic import Field, ValidationError
 
 from autodocs_core.config import Settings
-from autodocs_core.errors import AutodocsError, InvalidInputError
+from autodocs_core.errors import AutodocsError, InternalError, InvalidInputError
 from autodocs_core.resilience import FetchProgress
 from autodocs_core.service import DocsService
 
@@ -50,7 +50,9 @@ from ._format import (
     scan_out,
 )
 
-__all__ = ["build_server"]
+__all__ = ["build_server", "check_scan_root"]
+
+log = logging.getLogger("autodocs")
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -117,16 +119,23 @@ class AutodocsServer(MCPServer[Any]):
                 )
             )
         tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {})))
-            if unknown:
-                return error_result(
-                    InvalidInputError(
-                        f"Unknown argument(s) for {name}: {', '.join(unknown)[:200]}",
-                        details={"unknown_arguments": unknown[:20]},
-                        suggestions=("Call tools/list for the accepted arguments.",),
-                    )
+        if tool is None:
+            return error_result(
+                InvalidInputError(
+                    f"Unknown tool: {name[:100]}",
+                    details={"tool": name[:100]},
+                    suggestions=("Call tools/list for the tools this server offers.",),
                 )
+            )
+        unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {})))
+        if unknown:
+            return error_result(
+                InvalidInputError(
+                    f"Unknown argument(s) for {name}: {', '.join(unknown)[:200]}",
+                    details={"unknown_arguments": unknown[:20]},
+                    suggestions=("Call tools/list for the accepted arguments.",),
+                )
+            )
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -142,7 +151,22 @@ class AutodocsServer(MCPServer[Any]):
                         suggestions=("Fix the listed arguments (see the tool's input schema).",),
                     )
                 )
-            raise
+            if isinstance(cause, AutodocsError):
+                return error_result(cause)
+            return _internal_error(name, cause or exc)
+        except AutodocsError as exc:
+            return error_result(exc)
+        except Exception as exc:
+            return _internal_error(name, exc)
+
+
+def _internal_error(tool: str, exc: BaseException) -> CallToolResult:
+    """The one answer for an unexpected exception in a tool: generic payload, details in the log.
+
+    The exception's message may carry paths, file contents or URLs: it goes to the log only.
+    """
+    log.error("unexpected error in tool %s", tool, exc_info=(type(exc), exc, exc.__traceback__))
+    return error_result(InternalError(tool, exc_type=type(exc).__name__))
 
 
 def _strict(server: MCPServer[Any]) -> None:
@@ -229,20 +253,154 @@ def _offers_roots(ctx: Context[Any, Any]) -> bool:
     return caps is not None and getattr(caps, "roots", None) is not None
 
 
-def _allowed_root(ctx: Context[Any, Any], listed: ListRootsResult, project: Path) -> Path:
-    """The client's root that holds *project*, or the working directory without roots."""
-    if not _offers_roots(ctx):
-        return Path.cwd().resolve()
-    roots = [p for r in listed.roots if (p := _path_from_uri(str(r.uri))) is not None]
-    for root in roots:
-        resolved = root.resolve()
-        if project == resolved or resolved in project.parents:
-            return resolved
+_SYSTEM_TREES = frozenset(
+    {
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/proc",
+        "/sbin",
+        "/sys",
+        "/usr",
+        "/System",  # macOS
+        "/Library",
+        "/private/etc",
+    }
+)
+"""Directories refused as scan roots with everything inside them: no project lives there."""
+
+_BROAD_DIRS = frozenset(
+    {
+        "/home",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/private",
+        "/private/tmp",
+        "/private/var",
+        "/root",
+        "/run",
+        "/snap",
+        "/srv",
+        "/tmp",
+        "/Users",
+        "/var",
+        "/Volumes",
+    }
+)
+"""Directories refused as scan roots themselves; a project inside them (``/opt/app``) is fine."""
+
+
+def check_scan_root(path: Path, *, allow_broad: bool) -> None:
+    """Refuse a scan root that covers the filesystem, a system directory or a whole home.
+
+    A client's declared root bounds what ``scan_dependencies`` may read: ``file:///`` or
+    ``/home/alice`` would open every file of the machine or of a user to it. *path* is checked
+    as given (resolve it first, so that a symlink cannot hide where it points).
+
+    Args:
+        path: The root, absolute and resolved.
+        allow_broad: The operator's opt-in (``AUTODOCS_ALLOW_BROAD_ROOTS``): accept any root.
+
+    Raises:
+        InvalidInputError: The root is the filesystem root, a system directory (or inside one:
+            ``/etc``, ``/usr``, ``/proc``, ...), a top-level shared directory (``/var``,
+            ``/opt``, ``/tmp``, ``/home``, ...) or a home directory as a whole. The message
+            names the root and the reason, nothing read from disk.
+
+    .. versionadded:: 0.2.0
+    """
+    if allow_broad:
+        return
+    text = path.as_posix()
+    parts = path.parts
+    reason: str | None = None
+    if len(parts) <= 1:
+        reason = "the whole filesystem"
+    elif any(text == tree or text.startswith(tree + "/") for tree in _SYSTEM_TREES):
+        reason = "a system directory"
+    elif text in _BROAD_DIRS:
+        reason = "a shared top-level directory"
+    elif _is_home(path):
+        reason = "a home directory as a whole"
+    if reason is None:
+        return
     raise InvalidInputError(
-        "The project path is outside the client's roots",
-        details={"roots": len(roots)},
-        suggestions=("Pass a path inside one of the workspace roots the client shares.",),
+        f"The scan root {text[:200]} is too broad ({reason})",
+        details={"root": text[:200], "reason": reason},
+        suggestions=(
+            "Share the project directory as the workspace root, or pass a project_path inside it.",
+            "Operators who need broad roots can set AUTODOCS_ALLOW_BROAD_ROOTS=1.",
+        ),
     )
+
+
+def _is_home(path: Path) -> bool:
+    parts = path.parts
+    if len(parts) == 3 and parts[1] in ("home", "Users"):
+        return True
+    if len(parts) == 4 and parts[1:3] in (("var", "home"), ("System", "Volumes")):
+        return True
+    try:
+        return path == Path.home().resolve()
+    except (RuntimeError, OSError):  # no home directory known
+        return False
+
+
+def _scan_root(
+    offered: bool, listed: ListRootsResult, project: Path | None, *, allow_broad: bool
+) -> tuple[Path, Path]:
+    """The root and the scan target: *project* (resolved) inside the most specific root.
+
+    Without a *project*, the client's first allowed root; when the client offers no roots,
+    the working directory. A relative *project* is taken from that same directory (the
+    server's working directory is often unrelated to the client's workspace on stdio). Every
+    root used is checked with :func:`check_scan_root`.
+    """
+    if not offered:
+        cwd = Path.cwd().resolve()
+        check_scan_root(cwd, allow_broad=allow_broad)
+        target = (cwd / project).resolve() if project is not None else cwd
+        return cwd, target  # the service refuses a project outside the root
+    roots = [
+        p.resolve() for r in listed.roots[:100] if (p := _path_from_uri(str(r.uri))) is not None
+    ]
+    if project is None or not project.is_absolute():
+        refused: InvalidInputError | None = None
+        for root in roots:
+            try:
+                check_scan_root(root, allow_broad=allow_broad)
+            except InvalidInputError as exc:
+                refused = refused or exc
+                continue
+            if project is None:
+                return root, root
+            project = (root / project).resolve()
+            break
+        else:
+            if refused is not None:
+                raise refused
+            raise InvalidInputError(
+                "The client shares no file roots to scan",
+                details={"roots": 0},
+                suggestions=("Pass project_path, or share the project directory as a root.",),
+            )
+    project = project.resolve()
+    holding = [r for r in roots if project == r or r in project.parents]
+    if not holding:
+        raise InvalidInputError(
+            "The project path is outside the client's roots",
+            details={"roots": len(roots)},
+            suggestions=("Pass a path inside one of the workspace roots the client shares.",),
+        )
+    root = max(holding, key=lambda r: len(r.parts))  # the most specific root decides
+    check_scan_root(root, allow_broad=allow_broad)
+    return root, project
 
 
 def build_server(
@@ -251,6 +409,7 @@ def build_server(
     service_factory: Callable[[], DocsService] | None = None,
     own_service: bool = True,
     operator_tools: bool | None = None,
+    allow_broad_roots: bool = False,
 ) -> AutodocsServer:
     """Build the MCP server; the service (and its HTTP client) opens with the server's lifespan.
 
@@ -260,6 +419,8 @@ def build_server(
         own_service: Open the service in the MCP lifespan (stdio). The HTTP transport opens one
             service for all sessions itself and passes ``False``.
         operator_tools: List the operator tools too (default: ``settings.operator_tools``).
+        allow_broad_roots: Accept scan roots that cover the filesystem, a system directory or
+            a whole home directory (``AUTODOCS_ALLOW_BROAD_ROOTS``, read by the caller).
     """
     holder = _ServiceHolder()
 
@@ -422,16 +583,19 @@ def build_server(
             Field(
                 default=None,
                 max_length=4096,
-                description="Project directory or file; default the working directory.",
+                description="Project directory or file; default the client's first root.",
             ),
         ] = None,
     ) -> ScanOut:
         """List a project's declared dependencies (pyproject, requirements, lock files)."""
         try:
-            target = await anyio.to_thread.run_sync(
-                lambda: Path(project_path or os.getcwd()).expanduser().resolve()
+            given = None
+            if project_path:
+                given = await anyio.to_thread.run_sync(lambda: Path(project_path).expanduser())
+            offered = _offers_roots(ctx)
+            root, target = await anyio.to_thread.run_sync(
+                lambda: _scan_root(offered, roots, given, allow_broad=allow_broad_roots)
             )
-            root = _allowed_root(ctx, roots, target)
             result = await holder.get().scan(target, root=root)
         except AutodocsError as exc:
             return cast(ScanOut, error_result(exc))

@@ -46,3 +46,13 @@ def test_help_lists_a_flag_per_setting(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for flag in ("--index-url", "--offline", "--cache-dir", "--max-concurrency", "--transport"):
         assert flag in out
+
+
+def test_allow_broad_roots_is_validated(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUTODOCS_ALLOW_BROAD_ROOTS takes a yes/no value; anything else stops start-up."""
+    monkeypatch.setenv("AUTODOCS_ALLOW_BROAD_ROOTS", "everything")
+    assert main([]) == 2
+    payload = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert "AUTODOCS_ALLOW_BROAD_ROOTS" in payload["error"]

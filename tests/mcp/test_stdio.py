@@ -173,3 +173,51 @@ async def test_bad_configuration_names_the_setting(tmp_path: Path) -> None:
     assert payload["error_type"] == "config_error"
     assert "AUTODOCS_DEADLINE" in payload["error"]
     assert result.stdout == b""
+
+
+async def test_every_request_with_an_id_gets_an_answer_over_stdio(tmp_path: Path) -> None:
+    """Invalid JSON, batches, wrong params, bad ids: each answered with a JSON-RPC error."""
+    env = server_env("http://127.0.0.1:9", tmp_path, AUTODOCS_OFFLINE="1")
+    process = await anyio.open_process([sys.executable, "-m", "autodocs_mcp"], env=env)
+    assert process.stdin is not None and process.stdout is not None
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": [1, 2]},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": "x"},
+        [{"jsonrpc": "2.0", "id": 3, "method": "ping"}],
+        {"id": 4, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 5, "method": 5},
+        {"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+        b'{"jsonrpc": "2.0", "id": 8, "method": ',
+        {"jsonrpc": "2.0", "id": 9, "method": "ping"},
+    ]
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    wire = [json.dumps(init).encode()]
+    wire.append(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode())
+    wire += [x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines]
+    answers: list[dict[str, Any]] = []
+    try:
+        await process.stdin.send(b"\n".join(wire) + b"\n")
+        buffer = b""
+        with anyio.fail_after(30):
+            while not any(a.get("id") == 9 for a in answers):
+                buffer += await process.stdout.receive()
+                *done, buffer = buffer.split(b"\n")
+                answers += [json.loads(line) for line in done if line.strip()]
+    finally:
+        process.kill()
+        await process.wait()
+    errors = [a for a in answers if "error" in a]
+    by_id = {a["id"]: a["error"]["code"] for a in errors if a["id"] is not None}
+    assert by_id == {1: -32600, 2: -32600, 3: -32600, 4: -32600, 5: -32600}
+    nulls = sorted(a["error"]["code"] for a in errors if a["id"] is None)
+    assert nulls == [-32700, -32600, -32600]  # invalid JSON; the object id; the float id
