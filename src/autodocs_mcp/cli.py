@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -394,20 +393,12 @@ def _version() -> str:
 
 def _configure_logging(args: argparse.Namespace) -> None:
     """JSON log lines on stderr: ``-v``/``--log-level`` over ``AUTODOCS_LOG_LEVEL``."""
+    from .main import configure_logging
+
     level = args.log_level or os.environ.get("AUTODOCS_LOG_LEVEL", "WARNING").upper()
     if args.verbose:
         level = "DEBUG" if args.verbose > 1 else "INFO"
-    if level not in logging.getLevelNamesMapping():
-        level = "WARNING"
-    from .main import JsonFormatter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    configure_logging(level)
 
 
 def _quiet_broken_pipe() -> int:

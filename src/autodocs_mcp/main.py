@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .http import HttpLimits
     from .server import AutodocsServer
 
-__all__ = ["JsonFormatter", "main", "run_stdio"]
+__all__ = ["JsonFormatter", "configure_logging", "main", "run_stdio"]
 
 # user:password@ or token@ inside any URL in a log message
 _CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -43,8 +43,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def _configure_logging() -> None:
-    level = os.environ.get("AUTODOCS_LOG_LEVEL", "WARNING").upper()
+def configure_logging(level: str = "WARNING") -> None:
+    """JSON log lines on stderr at *level* (``Settings.log_level``); httpx held at WARNING."""
+    level = level.upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -111,8 +112,8 @@ def _main(argv: Sequence[str] | None) -> int:
             help=f"overrides {var}",
         )
     args = parser.parse_args(argv)
-    _configure_logging()
-    from autodocs_core.config import Settings, _flag
+    configure_logging()  # until the settings are read: their errors are printed as payloads
+    from autodocs_core.config import Settings
     from autodocs_core.errors import ConfigError
 
     env = dict(os.environ)
@@ -126,31 +127,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(json.dumps(exc.to_payload()), file=sys.stderr)
         return 2
 
-    try:
-        grace = float(env.get("AUTODOCS_SHUTDOWN_GRACE", GRACE_SECONDS))
-        if not 0 <= grace <= 300:
-            raise ValueError
-    except ValueError:
-        print(
-            json.dumps(
-                {
-                    "error": "AUTODOCS_SHUTDOWN_GRACE must be seconds from 0 to 300",
-                    "error_type": "config_error",
-                    "details": {"variable": "AUTODOCS_SHUTDOWN_GRACE"},
-                    "suggestions": ["Unset it or give a number such as 10."],
-                    "recovery_actions": [],
-                }
-            ),
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        # Read here once; the core Settings will carry it after the hardening merge.
-        broad = "AUTODOCS_ALLOW_BROAD_ROOTS"
-        allow_broad_roots = _flag(broad, env.get(broad, "0"))
-    except ConfigError as exc:
-        print(json.dumps(exc.to_payload()), file=sys.stderr)
-        return 2
+    # Every setting comes from Settings (validated there, named in its errors).
+    configure_logging(settings.log_level)
+    grace = settings.shutdown_grace
+    allow_broad_roots = settings.allow_broad_roots
     from .server import build_server
 
     if args.transport == "http":

@@ -27,6 +27,7 @@ from mcp_types import (
 from pydantic import Field, ValidationError
 
 from autodocs_core.config import Settings
+from autodocs_core.deps import check_scan_root
 from autodocs_core.errors import AutodocsError, InternalError, InvalidInputError
 from autodocs_core.resilience import FetchProgress
 from autodocs_core.service import DocsService
@@ -50,7 +51,7 @@ from ._format import (
     scan_out,
 )
 
-__all__ = ["build_server", "check_scan_root"]
+__all__ = ["build_server"]
 
 log = logging.getLogger("autodocs")
 
@@ -253,105 +254,6 @@ def _offers_roots(ctx: Context[Any, Any]) -> bool:
     return caps is not None and getattr(caps, "roots", None) is not None
 
 
-_SYSTEM_TREES = frozenset(
-    {
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/libx32",
-        "/proc",
-        "/sbin",
-        "/sys",
-        "/usr",
-        "/System",  # macOS
-        "/Library",
-        "/private/etc",
-    }
-)
-"""Directories refused as scan roots with everything inside them: no project lives there."""
-
-_BROAD_DIRS = frozenset(
-    {
-        "/home",
-        "/media",
-        "/mnt",
-        "/opt",
-        "/private",
-        "/private/tmp",
-        "/private/var",
-        "/root",
-        "/run",
-        "/snap",
-        "/srv",
-        "/tmp",
-        "/Users",
-        "/var",
-        "/Volumes",
-    }
-)
-"""Directories refused as scan roots themselves; a project inside them (``/opt/app``) is fine."""
-
-
-def check_scan_root(path: Path, *, allow_broad: bool) -> None:
-    """Refuse a scan root that covers the filesystem, a system directory or a whole home.
-
-    A client's declared root bounds what ``scan_dependencies`` may read: ``file:///`` or
-    ``/home/alice`` would open every file of the machine or of a user to it. *path* is checked
-    as given (resolve it first, so that a symlink cannot hide where it points).
-
-    Args:
-        path: The root, absolute and resolved.
-        allow_broad: The operator's opt-in (``AUTODOCS_ALLOW_BROAD_ROOTS``): accept any root.
-
-    Raises:
-        InvalidInputError: The root is the filesystem root, a system directory (or inside one:
-            ``/etc``, ``/usr``, ``/proc``, ...), a top-level shared directory (``/var``,
-            ``/opt``, ``/tmp``, ``/home``, ...) or a home directory as a whole. The message
-            names the root and the reason, nothing read from disk.
-
-    .. versionadded:: 0.2.0
-    """
-    if allow_broad:
-        return
-    text = path.as_posix()
-    parts = path.parts
-    reason: str | None = None
-    if len(parts) <= 1:
-        reason = "the whole filesystem"
-    elif any(text == tree or text.startswith(tree + "/") for tree in _SYSTEM_TREES):
-        reason = "a system directory"
-    elif text in _BROAD_DIRS:
-        reason = "a shared top-level directory"
-    elif _is_home(path):
-        reason = "a home directory as a whole"
-    if reason is None:
-        return
-    raise InvalidInputError(
-        f"The scan root {text[:200]} is too broad ({reason})",
-        details={"root": text[:200], "reason": reason},
-        suggestions=(
-            "Share the project directory as the workspace root, or pass a project_path inside it.",
-            "Operators who need broad roots can set AUTODOCS_ALLOW_BROAD_ROOTS=1.",
-        ),
-    )
-
-
-def _is_home(path: Path) -> bool:
-    parts = path.parts
-    if len(parts) == 3 and parts[1] in ("home", "Users"):
-        return True
-    if len(parts) == 4 and parts[1:3] in (("var", "home"), ("System", "Volumes")):
-        return True
-    try:
-        return path == Path.home().resolve()
-    except (RuntimeError, OSError):  # no home directory known
-        return False
-
-
 def _scan_root(
     offered: bool, listed: ListRootsResult, project: Path | None, *, allow_broad: bool
 ) -> tuple[Path, Path]:
@@ -360,11 +262,11 @@ def _scan_root(
     Without a *project*, the client's first allowed root; when the client offers no roots,
     the working directory. A relative *project* is taken from that same directory (the
     server's working directory is often unrelated to the client's workspace on stdio). Every
-    root used is checked with :func:`check_scan_root`.
+    root used is checked with :func:`autodocs_core.deps.check_scan_root`.
     """
     if not offered:
         cwd = Path.cwd().resolve()
-        check_scan_root(cwd, allow_broad=allow_broad)
+        check_scan_root(cwd, allow_broad=allow_broad, must_exist=False)
         target = (cwd / project).resolve() if project is not None else cwd
         return cwd, target  # the service refuses a project outside the root
     roots = [
@@ -374,7 +276,7 @@ def _scan_root(
         refused: InvalidInputError | None = None
         for root in roots:
             try:
-                check_scan_root(root, allow_broad=allow_broad)
+                check_scan_root(root, allow_broad=allow_broad, must_exist=False)
             except InvalidInputError as exc:
                 refused = refused or exc
                 continue
@@ -399,7 +301,7 @@ def _scan_root(
             suggestions=("Pass a path inside one of the workspace roots the client shares.",),
         )
     root = max(holding, key=lambda r: len(r.parts))  # the most specific root decides
-    check_scan_root(root, allow_broad=allow_broad)
+    check_scan_root(root, allow_broad=allow_broad, must_exist=False)
     return root, project
 
 

@@ -20,7 +20,8 @@ from autodocs_core.config import Settings
 from autodocs_core.errors import InvalidInputError
 from autodocs_core.service import DocsService
 from autodocs_core.testing import FakeClock, FaultIndex
-from autodocs_mcp.server import build_server, check_scan_root
+from autodocs_core.deps import check_scan_root
+from autodocs_mcp.server import build_server
 from mcp import Client
 from tests.mcp.test_server import payload
 
@@ -50,21 +51,23 @@ NARROW = ["/home/alice/project", "/opt/app", "/srv/app/src", "/var/www/site", "/
 def test_broad_roots_are_refused(root: str) -> None:
     """The filesystem, system directories, shared top-level dirs and whole homes are refused."""
     with pytest.raises(InvalidInputError) as info:
-        check_scan_root(Path(root), allow_broad=False)
-    assert info.value.details["root"] == root
-    check_scan_root(Path(root), allow_broad=True)  # the operator's opt-in accepts it
+        check_scan_root(Path(root), allow_broad=False, must_exist=False)
+    assert info.value.details["root"] == Path(root).resolve().as_posix()  # symlinks followed
+    check_scan_root(
+        Path(root), allow_broad=True, must_exist=False
+    )  # the operator's opt-in accepts it
 
 
 @pytest.mark.parametrize("root", NARROW)
 def test_project_directories_are_accepted(root: str) -> None:
     """A project directory, even under /opt, /var or a home, is an acceptable root."""
-    check_scan_root(Path(root), allow_broad=False)
+    check_scan_root(Path(root), allow_broad=False, must_exist=False)
 
 
 def test_the_users_own_home_is_refused() -> None:
     """The home directory of the user running the server is refused as a whole."""
     with pytest.raises(InvalidInputError):
-        check_scan_root(Path.home().resolve(), allow_broad=False)
+        check_scan_root(Path.home().resolve(), allow_broad=False, must_exist=False)
 
 
 @given(
@@ -75,7 +78,7 @@ def test_anything_inside_a_system_tree_is_refused(tree: str, rest: list[str]) ->
     """Every path inside a system tree is refused, however deep."""
     path = Path(tree, *[r for r in rest if r not in (".", "..")])
     with pytest.raises(InvalidInputError):
-        check_scan_root(path, allow_broad=False)
+        check_scan_root(path, allow_broad=False, must_exist=False)
 
 
 @asynccontextmanager

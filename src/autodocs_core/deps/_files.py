@@ -118,67 +118,103 @@ class SafeReader:
             raise ScanRefused("not UTF-8 text", "Save the file as UTF-8.") from None
 
 
-# Directories a scan root may never be (or lie inside, for the pseudo and system trees): the
-# whole file system, system directories, and anyone's home directory as a whole.
-_SYSTEM_TREES = ("/proc", "/sys", "/dev", "/etc", "/boot", "/run", "/private/etc")
-_SYSTEM_DIRS = (
-    "/",
+# Scan roots that would expose far more than one project. Trees: refused with everything inside
+# them (no project lives there). Directories: refused themselves; a project inside is fine.
+_SYSTEM_TREES = (
     "/bin",
-    "/sbin",
+    "/boot",
+    "/dev",
+    "/etc",
     "/lib",
     "/lib32",
     "/lib64",
+    "/libx32",
+    "/proc",
+    "/sbin",
+    "/sys",
     "/usr",
-    "/usr/bin",
-    "/usr/lib",
-    "/usr/local",
-    "/usr/share",
-    "/opt",
-    "/srv",
-    "/mnt",
-    "/media",
-    "/tmp",
-    "/root",
-    "/var",
-    "/home",
-    "/Users",
-    "/Volumes",
-    "/System",
+    "/System",  # macOS
     "/Library",
-    "/Applications",
-    "/private",
-    "/private/var",
-    "/private/tmp",
+    "/private/etc",
+)
+_BROAD_DIRS = frozenset(
+    {
+        "/home",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/private",
+        "/private/tmp",
+        "/private/var",
+        "/root",
+        "/run",
+        "/snap",
+        "/srv",
+        "/tmp",
+        "/Applications",
+        "/Users",
+        "/var",
+        "/Volumes",
+    }
 )
 
 
+def broad_root_reason(path: Path, *, home: Path | None = None) -> str | None:
+    """Why *path* (absolute, resolved) is too broad to be a scan root, or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    text = path.as_posix()
+    parts = path.parts
+    if len(parts) <= 1:
+        return "the whole file system"
+    if any(text == tree or text.startswith(tree + "/") for tree in _SYSTEM_TREES):
+        return "a system directory"
+    if text in _BROAD_DIRS:
+        return "a shared top-level directory"
+    if len(parts) == 3 and parts[1] in ("home", "Users"):
+        return "a home directory as a whole"
+    if len(parts) == 4 and parts[1:3] in (("var", "home"), ("System", "Volumes")):
+        return "a home directory as a whole"
+    if home is not None and (path == home or path in home.parents):
+        return "a home directory as a whole"
+    return None
+
+
 def check_scan_root(
-    path: str | os.PathLike[str], *, allow_broad: bool, home: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    allow_broad: bool,
+    home: str | os.PathLike[str] | None = None,
+    must_exist: bool = True,
 ) -> Path:
     """Refuse a scan root that would expose far more than one project.
 
     A client (an MCP client's declared roots, a path argument) must not turn a dependency scan
-    into a way to read the machine: the file system root, system directories (``/etc``,
-    ``/usr``, ``/proc`` and the like, or anything inside the pseudo and configuration trees), a
-    home directory as a whole and the directories holding home directories are refused unless
-    the operator allows broad roots (``AUTODOCS_ALLOW_BROAD_ROOTS``). A project directory inside
-    the home directory is fine.
+    into a way to read the machine: the file system root, system trees (``/etc``, ``/usr``,
+    ``/proc`` and everything inside them), shared top-level directories (``/var``, ``/opt``,
+    ``/tmp``, ``/home`` themselves; a project inside them is fine) and a home directory as a
+    whole are refused unless the operator allows broad roots (``AUTODOCS_ALLOW_BROAD_ROOTS``).
+    The path is resolved first, so a symlink cannot hide where it points.
 
     Args:
         path: The proposed root.
         allow_broad: The operator's setting (``Settings.allow_broad_roots``).
         home: The home directory (default: the current user's).
+        must_exist: Refuse a root that does not exist (a client's declared root is judged by
+            its path alone: pass ``False``).
 
     Returns:
         The resolved root.
 
     Raises:
-        InvalidInputError: The root does not exist, or is too broad (and not allowed).
+        InvalidInputError: The root does not exist (with *must_exist*), or is too broad (and
+            not allowed); the details name the root and the reason, nothing read from disk.
 
     .. versionadded:: 0.2.0
     """
     try:
-        resolved = Path(path).expanduser().resolve(strict=True)
+        resolved = Path(path).expanduser().resolve(strict=must_exist)
     except (OSError, RuntimeError):
         raise InvalidInputError(
             "The scan root does not exist or cannot be resolved",
@@ -187,21 +223,16 @@ def check_scan_root(
     if allow_broad:
         return resolved
     home_dir = Path(home).expanduser().resolve() if home is not None else _home()
-    posix = resolved.as_posix()
-    broad = (
-        resolved == Path(resolved.anchor)
-        or posix in _SYSTEM_DIRS
-        or any(posix == t or posix.startswith(t + "/") for t in _SYSTEM_TREES)
-        or (home_dir is not None and (resolved == home_dir or resolved in home_dir.parents))
-    )
-    if broad:
+    reason = broad_root_reason(resolved, home=home_dir)
+    if reason is not None:
+        text = resolved.as_posix()[:200]
         raise InvalidInputError(
-            "The scan root is too broad: the whole file system, a system directory or a home "
-            "directory as a whole is not scanned",
-            details={"setting": "AUTODOCS_ALLOW_BROAD_ROOTS"},
+            f"The scan root {text} is too broad ({reason})",
+            details={"root": text, "reason": reason, "setting": "AUTODOCS_ALLOW_BROAD_ROOTS"},
             suggestions=(
-                "Declare the project's own directory as the root.",
-                "An operator who really wants this can set AUTODOCS_ALLOW_BROAD_ROOTS=1.",
+                "Share the project directory as the workspace root, or pass a project path "
+                "inside it.",
+                "Operators who need broad roots can set AUTODOCS_ALLOW_BROAD_ROOTS=1.",
             ),
         )
     return resolved
