@@ -17,10 +17,10 @@ pytest.importorskip("mcp")
 from mcp_types import ListRootsResult, Root
 
 from autodocs_core.config import Settings
+from autodocs_core.deps import check_scan_root
 from autodocs_core.errors import InvalidInputError
 from autodocs_core.service import DocsService
 from autodocs_core.testing import FakeClock, FaultIndex
-from autodocs_core.deps import check_scan_root
 from autodocs_mcp.server import build_server
 from mcp import Client
 from tests.mcp.test_server import payload
