@@ -173,8 +173,6 @@ _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "al")
 _SPLIT_MARGIN = 1
 """Charged on top of a greedy split into two or more fragments: byte-pair merges may split worse."""
 
-_letters_cached = functools.lru_cache(maxsize=16384)(_letters)
-
 
 @functools.lru_cache(maxsize=4096)
 def _non_ascii(char: str) -> int:
@@ -235,10 +233,10 @@ def _piece(piece: str) -> int:
     if end == len(piece):
         return _marks(piece)
     # A word, alone or after one space or mark.
-    lead, word = piece[:end], piece[end:]
-    if len(piece) > _MAX_CACHED:
-        return _letters(word, lead)
-    return _letters_cached(word, lead)
+    return _letters(piece[end:], piece[:end])
+
+
+_piece_cached = functools.lru_cache(maxsize=16384)(_piece)
 
 
 def count_tokens(text: str) -> int:
@@ -274,4 +272,7 @@ def _count_short(text: str) -> int:
 
 
 def _count(text: str) -> int:
-    return sum(_piece(m.group()) for m in _PIECE.finditer(text))
+    n = 0
+    for piece in _PIECE.findall(text):
+        n += _piece_cached(piece) if len(piece) <= _MAX_CACHED else _piece(piece)
+    return n
