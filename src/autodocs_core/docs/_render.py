@@ -244,17 +244,12 @@ def render_docs(
         )
     opening, closing = fence_parts(body, source="package-index", nonce=nonce)
     text = header + opening + body + closing + notice
-    # Counts add up exactly across line breaks, and every join above is at one.
-    tokens = (
-        header_cost
-        + count_tokens(opening)
-        + count_tokens(closing)
-        + count_tokens(notice)
-        + sum(cost for _, cost in parts)
-        + 2 * max(0, len(parts) - 1)
-    )
+    # The parts' counts bound the whole (it never costs more than its parts joined at line
+    # breaks); report the whole's own count.
+    tokens = count_tokens(text)
     if tokens > budget:  # a safety net; the accounting above keeps this from happening
-        text, tokens = _cut_lines(text, budget)
+        text = _cut_lines(text, budget)[0]
+        tokens = count_tokens(text)
         truncated = True
     return Rendered(
         text=text,

@@ -57,6 +57,7 @@ _PIECE = re.compile(
     r"|\s+(?!\S)"
     r"|\s"
 )
+_SAME_CHAR = re.compile(r"(.)\1*", re.S)
 _CLUSTER = re.compile(r"[bcdfghjklmnpqrstvwxz]{3,}", re.I)
 _CAPS_THEN_WORD = re.compile(r"[A-Z]{2}[a-z]")
 _SUBWORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^A-Za-z]+")
@@ -195,11 +196,30 @@ def _run(char: str, length: int) -> int | None:
     return full * costs[-1] + costs[rest]
 
 
+def _whitespace(piece: str) -> int:
+    n = 0
+    for match in _SAME_CHAR.finditer(piece):
+        if match.group()[0] in "\r\n":
+            # A token per line break (real tokenizers merge runs): counts then add up exactly
+            # across line breaks, which the renderer's accounting relies on.
+            n += len(match.group())
+            continue
+        cost = _run(match.group()[0], len(match.group()))
+        n += cost if cost is not None else _chars(match.group())
+    return n
+
+
 def _marks(piece: str) -> int:
     """Tokens for a run of punctuation and whitespace: table pieces, same-character runs, rest."""
+    if piece.isspace():
+        return _whitespace(piece)
     tables = _tables()
     if piece in tables.pieces:
         return 1
+    body = piece.rstrip("\r\n")
+    if len(body) < len(piece):
+        # Line breaks after the marks cost what they cost alone (keeps counts additive at lines).
+        return _marks(body) + _whitespace(piece[len(body) :]) if body else _whitespace(piece)
     n = i = parts = 0
     while i < len(piece):
         parts += 1
