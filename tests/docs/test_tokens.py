@@ -232,3 +232,29 @@ def test_never_below_on_mixed_text(parts: list[tuple[str, str]]) -> None:
     """Generated text mixing words, code, numbers, punctuation, CJK and emoji is never below."""
     text = "".join(a + b for a, b in parts)
     assert count_tokens(text) >= real(text)
+
+
+def test_line_break_runs_are_subadditive() -> None:
+    """Spaces and line breaks: a run never costs more than two shorter runs that make it up.
+
+    This is what lets the renderer and the context assembly count parts apart and join them
+    at line breaks without the whole costing more than the sum.
+    """
+    from autodocs_core.docs import _tokens
+
+    runs = _tokens._tables().runs
+    for char in " \n":
+        cost = runs[char]
+        for a in range(1, len(cost)):
+            for b in range(1, len(cost) - a):
+                assert cost[a + b] <= cost[a] + cost[b], (char, a, b)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.sampled_from(["word", "x.", ")", "  ", "", "- item", "`code`", "é"]), max_size=8)
+)
+def test_joined_at_line_breaks_never_costs_more_than_the_parts(parts: list[str]) -> None:
+    """Text joined at line breaks costs at most the sum of its parts (counted apart)."""
+    joined = "\n\n".join(parts)
+    assert count_tokens(joined) <= sum(count_tokens(p) for p in parts) + 2 * max(0, len(parts) - 1)

@@ -197,13 +197,10 @@ def _run(char: str, length: int) -> int | None:
 
 
 def _whitespace(piece: str) -> int:
+    if not piece:
+        return 0
     n = 0
     for match in _SAME_CHAR.finditer(piece):
-        if match.group()[0] in "\r\n":
-            # A token per line break (real tokenizers merge runs): counts then add up exactly
-            # across line breaks, which the renderer's accounting relies on.
-            n += len(match.group())
-            continue
         cost = _run(match.group()[0], len(match.group()))
         n += cost if cost is not None else _chars(match.group())
     return n
@@ -214,12 +211,16 @@ def _marks(piece: str) -> int:
     if piece.isspace():
         return _whitespace(piece)
     tables = _tables()
-    if piece in tables.pieces:
-        return 1
     body = piece.rstrip("\r\n")
     if len(body) < len(piece):
-        # Line breaks after the marks cost what they cost alone (keeps counts additive at lines).
-        return _marks(body) + _whitespace(piece[len(body) :]) if body else _whitespace(piece)
+        # Marks and one line break may be one token (".\n"); the other breaks cost what they
+        # cost alone. So text joined at line breaks never costs more than its parts counted
+        # apart (line-break runs are subadditive: tests/docs/test_tokens.py).
+        if body and piece[: len(body) + 1] in tables.pieces:
+            return 1 + _whitespace(piece[len(body) + 1 :])
+        return _marks(body) + _whitespace(piece[len(body) :])
+    if piece in tables.pieces:
+        return 1
     n = i = parts = 0
     while i < len(piece):
         parts += 1
