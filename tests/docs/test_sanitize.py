@@ -320,3 +320,23 @@ def test_recorded_readmes_lose_noise_and_keep_code(projects: dict[str, Any]) -> 
             assert block in out, name
         assert "shields.io" not in out, name
     assert after <= 0.85 * before
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["[![a](b", "<picture>", "<img ", "<a href=x>", "[![", "![a](", "[a](b ", "<!--", "<system"],
+)
+def test_adversarial_repetitions_are_processed_in_one_pass(unit: str) -> None:
+    """200 KB of a repeated opener: both passes finish (the old link pattern took minutes)."""
+    text = unit * (200_000 // len(unit))
+    assert len(strip_noise(text, MD)) <= len(text)
+    assert sanitize_text(text)
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["[x](javascript:alert([1]))", "[a [b]](javascript:x)", "[x](java\tscript:y[0])"],
+)
+def test_unsafe_target_with_brackets_is_still_removed(link: str) -> None:
+    """A link target the link pattern skips (brackets inside) still loses an unsafe scheme."""
+    assert "script:" not in sanitize_text(link).replace("\t", "")
