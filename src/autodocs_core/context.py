@@ -192,7 +192,9 @@ def assemble_context(
                 name, constraint, "truncated" if truncated else "included", version, cost
             )
         )
-    return text, tokens, statuses
+    # The parts' counts bound the whole (joined at line breaks it never costs more); report
+    # the whole's own count.
+    return text, count_tokens(text), statuses
 
 
 def context_result(

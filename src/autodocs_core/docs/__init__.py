@@ -10,8 +10,10 @@ from ._render import render_api as render_api
 from ._render import render_docs as render_docs
 from ._sanitize import FENCE_TAG as FENCE_TAG
 from ._sanitize import fence as fence
+from ._sanitize import neutralize_delimiters as neutralize_delimiters
 from ._sanitize import safe_url as safe_url
 from ._sanitize import sanitize_text as sanitize_text
+from ._sanitize import strip_noise as strip_noise
 from ._sections import SECTION_KINDS as SECTION_KINDS
 from ._sections import Section as Section
 from ._sections import rank as rank
@@ -30,10 +32,12 @@ __all__ = [
     "check_budget",
     "count_tokens",
     "fence",
+    "neutralize_delimiters",
     "rank",
     "render_api",
     "render_docs",
     "safe_url",
     "sanitize_text",
     "split_sections",
+    "strip_noise",
 ]

@@ -31,7 +31,7 @@ from ..apiref._rank import (
 from ..errors import InvalidInputError
 from ._api import carded, entry_block, one_liner, safe_name
 from ._model import PackageDocs
-from ._sanitize import fence, fence_parts, safe_url, sanitize_text
+from ._sanitize import fence, fence_parts, safe_url, sanitize_text, strip_noise
 from ._sections import Section, rank, split_sections
 from ._tokens import count_tokens
 
@@ -200,7 +200,7 @@ def _prepare(description: str, content_type: str | None) -> tuple[tuple[Section,
 
     Memoised: a warm cache hit renders the same description again.
     """
-    sections = split_sections(sanitize_text(description), content_type)
+    sections = split_sections(strip_noise(sanitize_text(description), content_type), content_type)
     return tuple((s, count_tokens(s.text)) for s in sections)
 
 
@@ -320,17 +320,12 @@ def render_docs(
         )
     opening, closing = fence_parts(body, source="package-index", nonce=nonce)
     text = header + opening + body + closing + notice
-    # Counts add up exactly across line breaks, and every join above is at one.
-    tokens = (
-        header_cost
-        + count_tokens(opening)
-        + count_tokens(closing)
-        + count_tokens(notice)
-        + sum(cost for _, cost in parts)
-        + 2 * max(0, len(parts) - 1)
-    )
+    # The parts' counts bound the whole (it never costs more than its parts joined at line
+    # breaks); report the whole's own count.
+    tokens = count_tokens(text)
     if tokens > budget:  # a safety net; the accounting above keeps this from happening
-        text, tokens = _cut_lines(text, budget)
+        text = _cut_lines(text, budget)[0]
+        tokens = count_tokens(text)
         truncated = True
     return Rendered(
         text=text,
