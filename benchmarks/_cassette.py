@@ -44,6 +44,8 @@ import attrs
 import httpx
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from autodocs_core.testing._index import read_request_head
+
 CASSETTES = Path(__file__).resolve().parent / "cassettes"
 """Where the committed cassettes live (one gzip JSON file per package)."""
 
@@ -502,26 +504,18 @@ class ReplayServer:
         reader = BufferedByteReceiveStream(stream)
         try:
             while True:
-                try:
-                    head = await reader.receive_until(b"\r\n\r\n", 65536)
-                except (anyio.EndOfStream, anyio.IncompleteRead, anyio.DelimiterNotFound):
+                head = await read_request_head(reader)
+                if head is None:
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                parts = lines[0].split(" ")
-                if len(parts) != 3:
-                    return
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+                method, target, headers = head
                 length = int(headers.get("content-length") or 0)
                 if length:
                     await reader.receive_exactly(length)  # only control requests carry bodies
-                status, out_headers, body = await self._answer(parts[0], parts[1], headers, origin)
+                status, out_headers, body = await self._answer(method, target, headers, origin)
                 head_lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}"]
                 head_lines += [f"{k}: {v}" for k, v in out_headers.items()]
                 await stream.send(("\r\n".join(head_lines) + "\r\n\r\n").encode("latin-1"))
-                if body and parts[0] != "HEAD":
+                if body and method != "HEAD":
                     await stream.send(body)
                 if headers.get("connection", "").lower() == "close":
                     return

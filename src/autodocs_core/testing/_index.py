@@ -159,6 +159,31 @@ def _metadata_from_info(info: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
+async def read_request_head(
+    reader: BufferedByteReceiveStream,
+) -> tuple[str, str, dict[str, str]] | None:
+    """Read one HTTP/1.1 request head: ``(method, target, lower-cased headers)``.
+
+    ``None`` when the connection ended or the head is not a request line (the caller closes).
+    Shared by the loopback index here and the benchmarks' cassette server.
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        head = await reader.receive_until(b"\r\n\r\n", 65536)
+    except (anyio.EndOfStream, anyio.IncompleteRead, anyio.DelimiterNotFound):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3:
+        return None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return parts[0], parts[1], headers
+
+
 class FaultIndex:
     """A package index served on 127.0.0.1 that can misbehave on purpose.
 
@@ -262,19 +287,11 @@ class FaultIndex:
         reader = BufferedByteReceiveStream(stream)
         try:
             while True:
-                try:
-                    head = await reader.receive_until(b"\r\n\r\n", 65536)
-                except (anyio.EndOfStream, anyio.IncompleteRead, anyio.DelimiterNotFound):
+                head = await read_request_head(reader)
+                if head is None:
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                parts = lines[0].split(" ")
-                if len(parts) != 3:
-                    return
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                request = Request(parts[1], headers)
+                _method, target, headers = head
+                request = Request(target, headers)
                 self.requests.append(request)
                 self._arrived.set()
                 self._arrived = anyio.Event()
