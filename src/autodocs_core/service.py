@@ -269,8 +269,6 @@ class DocsService:
     .. versionadded:: 0.1.0
     """
 
-    _DEFAULT: Any = _DEFAULT
-
     def __init__(
         self,
         settings: Settings | None = None,
