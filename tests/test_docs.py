@@ -27,3 +27,20 @@ def test_there_are_examples() -> None:
 def test_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The example executes without error."""
     exec(compile(code, "<docs>", "exec"), {"__name__": "__docs__"})
+
+
+def test_the_api_page_opens_with_the_index_example() -> None:
+    """docs/api.md's first example is docs/index.md's first example, word for word."""
+    first = [
+        FENCE.findall((ROOT / "docs" / page).read_text(encoding="utf-8"))[0]
+        for page in ("index.md", "api.md")
+    ]
+    assert first[0] == first[1]
+
+
+def test_the_api_page_names_every_top_level_export() -> None:
+    """Every name in autodocs_core.__all__ is documented in docs/api.md."""
+    import autodocs_core
+
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert [n for n in autodocs_core.__all__ if f"`{n}" not in page] == []

@@ -1,8 +1,18 @@
 """autodocs_core: accurate, version-specific package documentation on a resilient, anyio core.
 
-The public surface: the error hierarchy (:mod:`autodocs_core.errors`), the resilience primitives
-(:mod:`autodocs_core.resilience`) and test helpers (:mod:`autodocs_core.testing`). Serialisation
-helpers load cattrs lazily, so ``import autodocs_core`` stays light.
+The public surface, in one namespace: the product (:class:`DocsService` and the answers it gives,
+configured by :class:`Settings`), the resilience primitives (the guard, the breaker, the retry
+policies, ``fetch_all``/``fetch_stream`` and their partial results) and the error base. The
+product and the serialisation helpers are loaded on first use (a module ``__getattr__``), so
+``import autodocs_core`` stays light: it loads neither httpx, cattrs nor packaging.
+
+Deeper namespaces: :mod:`autodocs_core.errors` (the whole hierarchy),
+:mod:`autodocs_core.resilience`, :mod:`autodocs_core.testing` (fake clock, fake index), and the
+layers the product is built from (``http``, ``pypi``, ``apiref``, ``docs``, ``cache``, ``deps``,
+``observability``).
+
+.. versionchanged:: 0.2.0
+   ``DocsService``, ``DocsAnswer``, ``ApiAnswer`` and ``Settings`` are exported here.
 """
 
 from __future__ import annotations
@@ -31,11 +41,21 @@ from .resilience import retrying as retrying
 if TYPE_CHECKING:
     from ._serde import structure as structure
     from ._serde import unstructure as unstructure
+    from .config import Settings as Settings
+    from .service import ApiAnswer as ApiAnswer
+    from .service import DocsAnswer as DocsAnswer
+    from .service import DocsService as DocsService
 
 _DISTRIBUTION = "autodocs-mcp-server"
 """The distribution (install) name; the import packages are autodocs_core and autodocs_mcp."""
 
 __all__ = [
+    # the product
+    "ApiAnswer",
+    "DocsAnswer",
+    "DocsService",
+    "Settings",
+    # resilience
     "AutodocsError",
     "Backoff",
     "BreakerConfig",
@@ -50,14 +70,25 @@ __all__ = [
     "Resilience",
     "RetryBudget",
     "RetryPolicy",
-    "__version__",
     "fetch_all",
     "fetch_stream",
     "retry",
     "retrying",
+    # serialisation
     "structure",
     "unstructure",
+    "__version__",
 ]
+
+# Loaded on first use: these pull in httpx, cattrs and packaging.
+_LAZY = {
+    "ApiAnswer": "service",
+    "DocsAnswer": "service",
+    "DocsService": "service",
+    "Settings": "config",
+    "structure": "_serde",
+    "unstructure": "_serde",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -65,8 +96,13 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import version
 
         return version(_DISTRIBUTION)
-    if name in ("structure", "unstructure"):
-        from . import _serde
+    module = _LAZY.get(name)
+    if module is not None:
+        from importlib import import_module
 
-        return getattr(_serde, name)
+        return getattr(import_module(f"{__name__}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, "__version__"})

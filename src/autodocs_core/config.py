@@ -18,7 +18,7 @@ import attrs
 
 from .errors import ConfigError, redact_url
 from .http import Credentials, HttpConfig, make_ssl_context, split_userinfo
-from .pypi import DEFAULT_INDEX_URL, IndexConfig, normalize_index_url
+from .pypi import DEFAULT_DEADLINE, DEFAULT_INDEX_URL, IndexConfig, normalize_index_url
 from .resilience import HedgePolicy
 
 __all__ = ["ENV_VARS", "Settings"]
@@ -80,7 +80,7 @@ class Settings:
     netrc_file: str | None = None
     ca_bundle: str | None = None
     max_response_bytes: int = 20 * 1024 * 1024
-    deadline: float = 15.0
+    deadline: float = DEFAULT_DEADLINE
     max_connections: int = 10
     connect_timeout: float = 5.0
     read_timeout: float = 10.0

@@ -1,19 +1,15 @@
 """The one facade both adapters (MCP server, CLI) call: :class:`DocsService`.
 
-It owns the HTTP client, the index client (with its per-host breakers and budgets) and the cache,
-and turns "docs for this package and constraint" into a rendered, budgeted, fenced answer:
-
-1. Validate the name, the constraint and the budget before any I/O.
-2. An exact pin whose documentation is cached is answered at once (no request).
-3. Otherwise the version list comes from the cache while fresh, else from the index; when the
-   index cannot be reached (outage, open breaker, deadline) a cached list is used and the answer
-   is marked stale with its age.
-4. The resolved version's documentation comes from the cache, else from the index (then cached).
+A thin facade: :func:`build_parts` wires the HTTP client, the index client (with its
+per-host breakers and budgets), the API reader and the cache from one
+:class:`~autodocs_core.config.Settings`; :class:`~autodocs_core.lookup.Lookup` finds a
+package version (cache-aside, stale on outage, offline); this module validates the input
+before any I/O, renders the answer within its budget and counts the call. Health and
+metrics come from :mod:`autodocs_core.observability`, given the pieces they read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import random
@@ -38,33 +34,35 @@ from .context import (
     runtime_dependencies,
 )
 from .deps import Dependency, scan_dependencies
-from .docs import MIN_TOKENS, PackageDocs, check_budget, render_api, render_docs
-from .errors import (
-    AutodocsError,
-    CacheError,
-    CircuitOpenError,
-    DeadlineExceeded,
-    InvalidInputError,
-    RetryBudgetExhausted,
-    UpstreamError,
-)
-from .health import HealthReport, Readiness, check_health, check_readiness
+from .docs import MIN_TOKENS, check_budget, render_api, render_docs
+from .errors import AutodocsError, InvalidInputError
 from .http import HttpClient
-from .metrics import ServiceMetrics
-from .pypi import IndexClient, ProjectIndex, normalize_name, parse_constraint, resolve_version
+from .lookup import Found, Lookup, split_extras
+from .observability import (
+    HealthReport,
+    Readiness,
+    ServiceMetrics,
+    check_health,
+    check_readiness,
+)
+from .pypi import IndexClient
 from .resilience import (
     SYSTEM_CLOCK,
     Clock,
-    Deadline,
     FetchProgress,
     Hooks,
     PartialResult,
-    RetryPolicy,
-    SingleFlight,
     fetch_all,
 )
 
-__all__ = ["MAX_PACKAGES", "ApiAnswer", "DocsAnswer", "DocsService"]
+__all__ = [
+    "MAX_PACKAGES",
+    "ApiAnswer",
+    "DocsAnswer",
+    "DocsService",
+    "ServiceParts",
+    "build_parts",
+]
 
 MAX_QUERY_LENGTH = 500
 """Longest ``query`` accepted (characters)."""
@@ -73,14 +71,8 @@ MAX_SYMBOL_LENGTH = 300
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_]\w*_\w*")
 
-STALE_REFRESH_SECONDS = 3.0
-"""Time allowed to refresh an expired version list when a stale copy can be served instead."""
-
 MAX_PACKAGES = 100
 """Most packages one :meth:`DocsService.get_many` call accepts."""
-
-# Failures that mean "the index cannot be reached right now" (serve a cached copy if any).
-_UNREACHABLE = (UpstreamError, CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted)
 
 
 @attrs.frozen
@@ -182,32 +174,82 @@ def _wanted(symbol: str | None, query: str | None) -> frozenset[str]:
     return frozenset(n[:MAX_SYMBOL_LENGTH] for n in names)
 
 
+_DEFAULT: Any = object()
+
+
 @attrs.frozen
-class Found:
-    """Documentation found for a request, and how (internal to the service and context)."""
+class ServiceParts:
+    """The objects a :class:`DocsService` is made of, wired from one :class:`Settings`.
 
-    docs: PackageDocs
-    from_cache: bool
-    stale_age: float | None
-    warnings: tuple[str, ...]
+    Attributes:
+        http: The HTTP client (connection pool, TLS, credentials, size limits).
+        index: The index client (per-host breakers, budgets, hedging) over *http*.
+        api: The API reader over *index*; also the index's metadata fallback.
+        cache: The cache (memory, then the persistent store if any).
+        lookup: Cache-aside, stale-on-outage and offline lookups over the four above.
+
+    .. versionadded:: 0.2.0
+    """
+
+    http: HttpClient
+    index: IndexClient
+    api: ApiReader
+    cache: DocsCache
+    lookup: Lookup
 
 
-def _requested_extras(name: str) -> tuple[str, ...]:
-    """Extras asked for as ``name[extra,...]`` (validated later as part of the name)."""
-    if "[" not in name or not name.rstrip().endswith("]"):
-        return ()
-    inner = name.split("[", 1)[1].rstrip()[:-1]
-    return tuple(e.strip() for e in inner.split(",") if e.strip())
+def build_parts(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    store: CacheStore | None = _DEFAULT,
+    clock: Clock = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+    hooks: Hooks | None = None,
+) -> ServiceParts:
+    """Wire the HTTP client, index client, API reader, cache and lookup from *settings*.
 
+    The one factory: :class:`DocsService` is built with it, and so can another front end that
+    wants the same objects without the facade.
 
-def _exact_pin(constraint: str | None) -> str | None:
-    spec = parse_constraint(constraint)
-    if spec is None:
-        return None
-    specs = list(spec)
-    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
-        return specs[0].version
-    return None
+    Args:
+        settings: Configuration.
+        transport: An httpx transport, for tests.
+        store: The cache's persistent level; default a :class:`DiskStore` in
+            ``settings.cache_path()``; ``None`` for memory only.
+        clock: Time source.
+        rng: Randomness for jitter.
+        hooks: Resilience events.
+
+    .. versionadded:: 0.2.0
+    """
+    if store is _DEFAULT:
+        store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
+    cache = DocsCache(
+        store,
+        memory_entries=settings.memory_cache_entries,
+        clock=clock,
+        versions_ttl=settings.versions_ttl,
+        index_url=settings.index_url,
+    )
+    http = HttpClient(
+        settings.http_config(),
+        credentials=settings.credentials(),
+        transport=transport,
+        clock=clock,
+    )
+    index = IndexClient(http, settings.index_config(), clock=clock, rng=rng, hooks=hooks)
+    api = ApiReader(index, clock=clock)
+    index.metadata_fallback = api.read_metadata
+    lookup = Lookup(
+        cache=cache,
+        index=index,
+        api=api,
+        deadline=settings.deadline,
+        offline=settings.offline,
+        clock=clock,
+    )
+    return ServiceParts(http=http, index=index, api=api, cache=cache, lookup=lookup)
 
 
 class DocsService:
@@ -227,8 +269,6 @@ class DocsService:
     .. versionadded:: 0.1.0
     """
 
-    _DEFAULT: Any = object()
-
     def __init__(
         self,
         settings: Settings | None = None,
@@ -242,30 +282,20 @@ class DocsService:
         self.settings = settings = settings if settings is not None else Settings.from_env()
         self.clock = clock
         self.metrics = ServiceMetrics()
-        self._project_flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...]]]
-        self._project_flight = SingleFlight()
         self.shutting_down = False
-        hooks = Hooks.combine(hooks, self.metrics.resilience.hooks)
-        if store is DocsService._DEFAULT:
-            store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
-        self.cache = DocsCache(
-            store,
-            memory_entries=settings.memory_cache_entries,
-            clock=clock,
-            versions_ttl=settings.versions_ttl,
-            index_url=settings.index_url,
-        )
-        self.http = HttpClient(
-            settings.http_config(),
-            credentials=settings.credentials(),
+        parts = build_parts(
+            settings,
             transport=transport,
+            store=store,
             clock=clock,
+            rng=rng,
+            hooks=Hooks.combine(hooks, self.metrics.resilience.hooks),
         )
-        self.index = IndexClient(
-            self.http, settings.index_config(), clock=clock, rng=rng, hooks=hooks
-        )
-        self.api = ApiReader(self.index, clock=clock)
-        self.index.metadata_fallback = self.api.read_metadata
+        self.http = parts.http
+        self.index = parts.index
+        self.api = parts.api
+        self.cache = parts.cache
+        self.lookup = parts.lookup
 
     async def __aenter__(self) -> Self:
         await self.http.__aenter__()
@@ -296,14 +326,14 @@ class DocsService:
         with self.metrics.track("get_docs") as outcome:
             budget = check_budget(max_tokens)
             _check_query(query)
-            deadline = Deadline.after(self.settings.deadline, self.clock)
-            found = await self._lookup(name, constraint, deadline)
+            deadline = self.lookup.deadline()
+            found = await self.lookup.find(name, constraint, deadline)
             api: ApiIndex | None = None
             if query:
                 # A question is answered from the API and the README in one ranked list; the
                 # README alone still answers when the API reference cannot be read.
                 try:
-                    api, _ = await self._api_index(found, _wanted(None, query), deadline)
+                    api, _ = await self.lookup.api_index(found, _wanted(None, query), deadline)
                 except AutodocsError as exc:
                     found = attrs.evolve(
                         found,
@@ -317,125 +347,6 @@ class DocsService:
             if answer.stale:
                 outcome.value = "stale"
             return answer
-
-    async def _lookup(
-        self, name: str, constraint: str | None, deadline: Deadline | None = None
-    ) -> Found:
-        """Find the documentation of *name* at *constraint*: cache first, then the index."""
-        normal = normalize_name(name)
-        pin = _exact_pin(constraint)
-        warnings: list[str] = []
-        if pin is not None:
-            cached = await self.cache.get_docs(normal, pin)
-            if cached is not None:
-                return Found(cached.value, True, None, ())
-        if deadline is None:
-            deadline = Deadline.after(self.settings.deadline, self.clock)
-        # One lookup per package at a time: concurrent callers share the cache read and, on a
-        # miss, the fetch (the cache read goes through a thread, so without this a crowd of
-        # callers would miss in waves and each wave would ask the index again).
-        project, stale_age, project_warnings = await self._project_flight.do(
-            normal, lambda: self._project(normal, deadline)
-        )
-        warnings.extend(project_warnings)
-        resolution = resolve_version(normal, project.releases, constraint)
-        cached = await self.cache.get_docs(normal, resolution.version)
-        if cached is not None:
-            return Found(cached.value, True, stale_age, tuple(warnings))
-        if self.settings.offline:
-            raise self._offline_miss(normal, resolution.version)
-        if stale_age is not None:
-            raise CacheError(
-                f"The index cannot be reached and {normal} {resolution.version} is not cached",
-                details={"package_name": normal, "version": resolution.version},
-                suggestions=(
-                    "Try again when the index is reachable, or ask for a version you read before.",
-                ),
-            )
-        meta = await self.index.get_release(project, resolution.version, deadline=deadline)
-        fetched = dt.datetime.fromtimestamp(self.clock.wall(), dt.UTC)
-        docs = attrs.evolve(
-            PackageDocs.from_metadata(meta, resolution, fetched),
-            name=normal,
-            version=resolution.version,
-        )
-        if not await self.cache.put_docs(docs):
-            warnings.append("The disk cache is unavailable; this answer is cached in memory only.")
-        return Found(docs, False, None, tuple(warnings))
-
-    async def _project(
-        self, name: str, deadline: Deadline
-    ) -> tuple[ProjectIndex, float | None, tuple[str, ...]]:
-        """Return the version list, its age when it is a stale copy, and warnings."""
-        warnings: list[str] = []
-        cached = await self.cache.get_project(name)
-        if self.settings.offline:
-            if cached is None:
-                raise self._offline_miss(name, None)
-            return cached.value, None, ()
-        if cached is not None and self.cache.is_fresh(cached):
-            return cached.value, None, ()
-        try:
-            if cached is None:
-                project = await self.index.get_project(name, deadline=deadline)
-            else:
-                # A stale copy is at hand: one attempt, briefly, then serve the copy rather
-                # than retry against an index that may be failing (and answer slowly).
-                project = await self.index.get_project(
-                    name,
-                    policy=RetryPolicy.never(),
-                    deadline=Deadline.after(
-                        min(self.settings.deadline, STALE_REFRESH_SECONDS), self.clock
-                    ),
-                )
-        except _UNREACHABLE as exc:
-            if cached is None:
-                exc.suggestions = (
-                    f"No cached copy of '{name}' is available to serve while the index is "
-                    "unreachable; try again shortly.",
-                    *exc.suggestions,
-                )
-                raise
-            warnings.append(
-                f"The index could not be reached ({exc.error_type}); serving the cached copy "
-                f"from {cached.age / 3600:.1f} h ago."
-            )
-            return cached.value, cached.age, tuple(warnings)
-        if not await self.cache.put_project(project):
-            warnings.append("The disk cache is unavailable; working from memory only.")
-        return project, None, tuple(warnings)
-
-    def _offline_miss(self, name: str, version: str | None) -> CacheError:
-        what = f"{name} {version}" if version else name
-        return CacheError(
-            f"Offline mode is on (AUTODOCS_OFFLINE) and {what} is not cached",
-            details={"package_name": name, "version": version, "offline": True},
-            suggestions=(
-                "Unset AUTODOCS_OFFLINE to fetch it from the index, or ask for a "
-                "package read before.",
-            ),
-        )
-
-    async def _api_index(
-        self, found: Found, wanted: frozenset[str], deadline: Deadline
-    ) -> tuple[ApiIndex, bool]:
-        """The API reference of the found version: cache first, then the released file."""
-        name, version = found.docs.name, found.docs.version
-        cached = await self.cache.get("apiref", name, version)
-        if cached is not None:
-            return cached.value, True
-        if self.settings.offline:
-            raise self._offline_miss(name, version)
-        if found.stale_age is not None:
-            raise CacheError(
-                f"The index cannot be reached and the API of {name} {version} is not cached",
-                details={"package_name": name, "version": version},
-                suggestions=("Try again when the index is reachable.",),
-            )
-        api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
-        if not api.partial:  # a partial reference answers one query; the next may need more
-            await self.cache.put("apiref", name, version, api)
-        return api, False
 
     async def get_api_reference(
         self,
@@ -468,9 +379,9 @@ class DocsService:
         with self.metrics.track("get_api_reference") as outcome:
             budget = check_budget(max_tokens)
             _check_query(query, symbol)
-            deadline = Deadline.after(self.settings.deadline, self.clock)
-            found = await self._lookup(name, constraint, deadline)
-            api, from_cache = await self._api_index(found, _wanted(symbol, query), deadline)
+            deadline = self.lookup.deadline()
+            found = await self.lookup.find(name, constraint, deadline)
+            api, from_cache = await self.lookup.api_index(found, _wanted(symbol, query), deadline)
             rendered = render_api(
                 api,
                 symbol=symbol,
@@ -563,8 +474,8 @@ class DocsService:
                 details={"max_dependencies": repr(max_dependencies)[:20]},
             )
         with self.metrics.track("get_docs_with_context") as outcome:
-            extras = _requested_extras(name)
-            found = await self._lookup(name.split("[", 1)[0], constraint)
+            base, extras = split_extras(name)
+            found = await self.lookup.find(base, constraint)
             deps = runtime_dependencies(found.docs.requires_dist, extras=extras, scope=scope)
             chosen, beyond = deps[:max_dependencies], deps[max_dependencies:]
             primary_budget = budget if not chosen else max(MIN_TOKENS, budget * 6 // 10)
@@ -649,7 +560,7 @@ class DocsService:
 
     async def refresh(self, name: str | None = None) -> int:
         """Drop the cached data of *name* (every version), or of everything; return the count."""
-        return await self.cache.refresh(normalize_name(name) if name is not None else None)
+        return await self.cache.refresh(self.lookup.normalize(name) if name is not None else None)
 
     async def cache_stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and cache health."""
@@ -688,19 +599,28 @@ class DocsService:
 
     async def health(self) -> HealthReport:
         """Run the health checks (cache probe, index, parser, memory, disk, error rate)."""
-        return await check_health(self)
+        return await check_health(
+            settings=self.settings,
+            cache=self.cache,
+            http=self.http,
+            index=self.index,
+            metrics=self.metrics,
+            clock=self.clock,
+        )
 
     async def ready(self) -> Readiness:
         """Return whether the service can take calls."""
-        return await check_readiness(self)
+        return await check_readiness(
+            settings=self.settings, cache=self.cache, shutting_down=self.shutting_down
+        )
 
     def metrics_snapshot(self) -> dict[str, Any]:
         """Return the service's metrics as plain data."""
-        return self.metrics.snapshot(self)
+        return self.metrics.snapshot(cache=self.cache, index=self.index)
 
     def metrics_prometheus(self) -> str:
         """Return the service's metrics in the Prometheus text format."""
-        return self.metrics.prometheus_text(self)
+        return self.metrics.prometheus_text(cache=self.cache, index=self.index)
 
     def begin_shutdown(self) -> None:
         """Mark the service as shutting down: readiness turns false."""

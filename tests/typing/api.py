@@ -14,15 +14,19 @@ from typing import assert_type
 import anyio
 
 from autodocs_core import (
+    ApiAnswer,
     Backoff,
     CircuitBreaker,
     Deadline,
+    DocsAnswer,
+    DocsService,
     Hooks,
     Jitter,
     PartialResult,
     Resilience,
     RetryBudget,
     RetryPolicy,
+    Settings,
     fetch_all,
     fetch_stream,
     retry,
@@ -139,6 +143,20 @@ def protocols(exc: ApiError, on: RetryOn) -> None:
     assert_type(RateLimited("x", retry_after=1.0), RateLimited)
     assert isinstance(RateLimited("x"), AutodocsError)
     RetryPolicy(on=on)
+
+
+async def product() -> None:
+    async with DocsService(Settings.from_env(), store=None) as service:
+        assert_type(service, DocsService)
+        docs = await service.get_docs("httpx", "==0.28.1", query="timeouts", max_tokens=2000)
+        assert_type(docs, DocsAnswer)
+        assert_type(docs.stale_age, float | None)
+        api = await service.get_api_reference("httpx", symbol="httpx.Client.get")
+        assert_type(api, ApiAnswer)
+        many = await service.get_many(["anyio", ("attrs", ">=25")])
+        assert_type(many, PartialResult[DocsAnswer])
+        assert_type(await service.refresh("httpx"), int)
+        assert_type(service.metrics_prometheus(), str)
 
 
 def main() -> None:

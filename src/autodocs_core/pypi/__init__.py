@@ -1,5 +1,6 @@
 """The package-index layer: names, version resolution, and the resilient index client."""
 
+from ._client import DEFAULT_DEADLINE as DEFAULT_DEADLINE
 from ._client import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
 from ._client import IndexClient as IndexClient
 from ._client import IndexConfig as IndexConfig
@@ -16,6 +17,7 @@ from ._versions import parse_constraint as parse_constraint
 from ._versions import resolve_version as resolve_version
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_INDEX_URL",
     "MAX_NAME_LENGTH",
     "IndexClient",

@@ -71,6 +71,7 @@ from ._parse import metadata_from_core, metadata_from_info, project_from_json, s
 from ._versions import resolve_version
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_INDEX_URL",
     "IndexClient",
     "IndexConfig",
@@ -80,6 +81,11 @@ __all__ = [
 ]
 
 DEFAULT_INDEX_URL = "https://pypi.org"
+DEFAULT_DEADLINE = 15.0
+"""Seconds allowed for one lookup, retries included (the one default: ``AUTODOCS_DEADLINE``).
+
+.. versionadded:: 0.2.0
+"""
 """The public Python Package Index."""
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -127,7 +133,7 @@ class IndexConfig:
     """
 
     url: str = attrs.field(default=DEFAULT_INDEX_URL, converter=normalize_index_url)
-    deadline: float = 15.0
+    deadline: float = DEFAULT_DEADLINE
     policy: RetryPolicy = DEFAULT_POLICY
     breaker: BreakerConfig = attrs.field(factory=BreakerConfig)
     budget_ratio: float = 1.0

@@ -21,7 +21,6 @@ re-open it after it recovered.
 
 from __future__ import annotations
 
-import enum
 import math
 import random
 from collections import OrderedDict
@@ -41,6 +40,7 @@ from ..errors import (
 )
 from ._clock import SYSTEM_CLOCK, Clock
 from ._hooks import BreakerTransition, Hooks
+from ._state import CircuitState
 from ._window import WindowCounts
 
 __all__ = [
@@ -59,14 +59,6 @@ T = TypeVar("T")
 _CALLS = 0
 _FAILURES = 1
 _MAX_TRACKED_RESOURCES = 64
-
-
-class CircuitState(enum.Enum):
-    """The three states of a circuit breaker."""
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 def _fraction(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from ._breaker import CircuitState
+    from ._state import CircuitState
 
 __all__ = ["AttemptEvent", "BreakerTransition", "GiveUpEvent", "Hooks", "RetryEvent"]
 

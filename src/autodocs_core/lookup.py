@@ -1,0 +1,278 @@
+"""Cache-aside, stale-on-outage and offline: how a package version is found.
+
+:class:`Lookup` turns "*name* at *constraint*" into the documentation of one exact version:
+
+1. The name is normalised once, here (:meth:`Lookup.normalize`).
+2. An exact pin whose documentation is cached is answered at once (no request).
+3. Otherwise the version list comes from the cache while fresh, else from the index; when the
+   index cannot be reached (outage, open breaker, deadline) a cached list is used and the answer
+   is marked stale with its age. One lookup per package runs at a time (the one single flight):
+   concurrent callers share the cache read and, on a miss, the fetch.
+4. The resolved version's documentation comes from the cache, else from the index (then cached).
+5. In offline mode nothing is fetched; a miss is a :class:`~autodocs_core.errors.CacheError`.
+
+The API reference of a found version follows the same policy (:meth:`Lookup.api_index`).
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from .apiref import ApiIndex, ApiReader
+from .cache import DocsCache
+from .docs import PackageDocs
+from .errors import (
+    CacheError,
+    CircuitOpenError,
+    DeadlineExceeded,
+    RetryBudgetExhausted,
+    UpstreamError,
+)
+from .pypi import (
+    DEFAULT_DEADLINE,
+    IndexClient,
+    ProjectIndex,
+    normalize_name,
+    parse_constraint,
+    resolve_version,
+)
+from .resilience import SYSTEM_CLOCK, Clock, Deadline, RetryPolicy, SingleFlight
+
+__all__ = ["STALE_REFRESH_SECONDS", "Found", "Lookup", "split_extras"]
+
+STALE_REFRESH_SECONDS = 3.0
+"""Time allowed to refresh an expired version list when a stale copy can be served instead."""
+
+# Failures that mean "the index cannot be reached right now" (serve a cached copy if any).
+_UNREACHABLE = (UpstreamError, CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted)
+
+
+@attrs.frozen
+class Found:
+    """Documentation found for a request, and how.
+
+    Attributes:
+        docs: The documentation of the resolved version.
+        from_cache: Whether no request was needed for the documentation itself.
+        stale_age: Age in seconds of the version list when it was a stale copy (the index could
+            not be reached), else ``None``.
+        warnings: Notes for the caller.
+
+    .. versionadded:: 0.2.0
+    """
+
+    docs: PackageDocs
+    from_cache: bool
+    stale_age: float | None
+    warnings: tuple[str, ...]
+
+
+def split_extras(name: str) -> tuple[str, tuple[str, ...]]:
+    """Split ``name[extra,...]`` into the name and the extras asked for.
+
+    The name is returned as given (it is validated when it is normalised); a name without a
+    well-formed ``[...]`` suffix has no extras.
+
+    .. versionadded:: 0.2.0
+    """
+    base = name.split("[", 1)[0]
+    if "[" not in name or not name.rstrip().endswith("]"):
+        return base, ()
+    inner = name.split("[", 1)[1].rstrip()[:-1]
+    return base, tuple(e.strip() for e in inner.split(",") if e.strip())
+
+
+def _exact_pin(constraint: str | None) -> str | None:
+    spec = parse_constraint(constraint)
+    if spec is None:
+        return None
+    specs = list(spec)
+    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+        return specs[0].version
+    return None
+
+
+def _offline_miss(name: str, version: str | None) -> CacheError:
+    what = f"{name} {version}" if version else name
+    return CacheError(
+        f"Offline mode is on (AUTODOCS_OFFLINE) and {what} is not cached",
+        details={"package_name": name, "version": version, "offline": True},
+        suggestions=(
+            "Unset AUTODOCS_OFFLINE to fetch it from the index, or ask for a package read before.",
+        ),
+    )
+
+
+class Lookup:
+    """Find a package version's documentation: cache first, then the index, stale on outage.
+
+    Args:
+        cache: Where answers are kept.
+        index: Where they are fetched from.
+        api: Reads the API reference of a release's file.
+        deadline: Seconds allowed for one lookup, retries included.
+        offline: Never contact the index; a miss is a :class:`~autodocs_core.errors.CacheError`.
+        clock: Time source.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        *,
+        cache: DocsCache,
+        index: IndexClient,
+        api: ApiReader,
+        deadline: float = DEFAULT_DEADLINE,
+        offline: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.cache = cache
+        self.index = index
+        self.api = api
+        self.deadline_seconds = deadline
+        self.offline = offline
+        self.clock = clock
+        self._flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...]]]
+        self._flight = SingleFlight()
+
+    @staticmethod
+    def normalize(name: str) -> str:
+        """Return the PEP 503 normal form of *name* (the one normalisation of the service).
+
+        Raises:
+            InvalidInputError: Not a valid package name.
+        """
+        return normalize_name(name)
+
+    def deadline(self) -> Deadline:
+        """Return a new deadline for one lookup (the configured seconds from now)."""
+        return Deadline.after(self.deadline_seconds, self.clock)
+
+    async def find(
+        self, name: str, constraint: str | None, deadline: Deadline | None = None
+    ) -> Found:
+        """Find the documentation of *name* at *constraint*: cache first, then the index.
+
+        Raises:
+            InvalidInputError: Bad name or constraint.
+            PackageNotFoundError, VersionNotFoundError: Nothing to document.
+            CacheError: Offline mode, or the index unreachable, and nothing cached.
+            AutodocsError: The index could not be reached and nothing is cached.
+        """
+        normal = self.normalize(name)
+        pin = _exact_pin(constraint)
+        warnings: list[str] = []
+        if pin is not None:
+            cached = await self.cache.get_docs(normal, pin)
+            if cached is not None:
+                return Found(cached.value, True, None, ())
+        if deadline is None:
+            deadline = self.deadline()
+        # One lookup per package at a time: concurrent callers share the cache read and, on a
+        # miss, the fetch (the cache read goes through a thread, so without this a crowd of
+        # callers would miss in waves and each wave would ask the index again).
+        project, stale_age, project_warnings = await self._flight.do(
+            normal, lambda: self._project(normal, deadline)
+        )
+        warnings.extend(project_warnings)
+        resolution = resolve_version(normal, project.releases, constraint)
+        cached = await self.cache.get_docs(normal, resolution.version)
+        if cached is not None:
+            return Found(cached.value, True, stale_age, tuple(warnings))
+        if self.offline:
+            raise _offline_miss(normal, resolution.version)
+        if stale_age is not None:
+            raise CacheError(
+                f"The index cannot be reached and {normal} {resolution.version} is not cached",
+                details={"package_name": normal, "version": resolution.version},
+                suggestions=(
+                    "Try again when the index is reachable, or ask for a version you read before.",
+                ),
+            )
+        meta = await self.index.get_release(project, resolution.version, deadline=deadline)
+        fetched = dt.datetime.fromtimestamp(self.clock.wall(), dt.UTC)
+        docs = attrs.evolve(
+            PackageDocs.from_metadata(meta, resolution, fetched),
+            name=normal,
+            version=resolution.version,
+        )
+        if not await self.cache.put_docs(docs):
+            warnings.append("The disk cache is unavailable; this answer is cached in memory only.")
+        return Found(docs, False, None, tuple(warnings))
+
+    async def _project(
+        self, name: str, deadline: Deadline
+    ) -> tuple[ProjectIndex, float | None, tuple[str, ...]]:
+        """Return the version list, its age when it is a stale copy, and warnings."""
+        warnings: list[str] = []
+        cached = await self.cache.get_project(name)
+        if self.offline:
+            if cached is None:
+                raise _offline_miss(name, None)
+            return cached.value, None, ()
+        if cached is not None and self.cache.is_fresh(cached):
+            return cached.value, None, ()
+        try:
+            if cached is None:
+                project = await self.index.get_project(name, deadline=deadline)
+            else:
+                # A stale copy is at hand: one attempt, briefly, then serve the copy rather
+                # than retry against an index that may be failing (and answer slowly).
+                project = await self.index.get_project(
+                    name,
+                    policy=RetryPolicy.never(),
+                    deadline=Deadline.after(
+                        min(self.deadline_seconds, STALE_REFRESH_SECONDS), self.clock
+                    ),
+                )
+        except _UNREACHABLE as exc:
+            if cached is None:
+                exc.suggestions = (
+                    f"No cached copy of '{name}' is available to serve while the index is "
+                    "unreachable; try again shortly.",
+                    *exc.suggestions,
+                )
+                raise
+            warnings.append(
+                f"The index could not be reached ({exc.error_type}); serving the cached copy "
+                f"from {cached.age / 3600:.1f} h ago."
+            )
+            return cached.value, cached.age, tuple(warnings)
+        if not await self.cache.put_project(project):
+            warnings.append("The disk cache is unavailable; working from memory only.")
+        return project, None, tuple(warnings)
+
+    async def api_index(
+        self, found: Found, wanted: frozenset[str], deadline: Deadline
+    ) -> tuple[ApiIndex, bool]:
+        """Return the API reference of the found version and whether it came from the cache.
+
+        Cache first, then the released file; never fetched offline or while the index is
+        unreachable (*found* is stale). A partial reference is not cached: it answers one
+        query, and the next may need more.
+
+        Raises:
+            CacheError: Offline, or the index unreachable, and nothing cached.
+            NotFoundError: The release has no file to read an API from.
+        """
+        name, version = found.docs.name, found.docs.version
+        cached = await self.cache.get("apiref", name, version)
+        if cached is not None:
+            return cached.value, True
+        if self.offline:
+            raise _offline_miss(name, version)
+        if found.stale_age is not None:
+            raise CacheError(
+                f"The index cannot be reached and the API of {name} {version} is not cached",
+                details={"package_name": name, "version": version},
+                suggestions=("Try again when the index is reachable.",),
+            )
+        api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
+        if not api.partial:
+            await self.cache.put("apiref", name, version, api)
+        return api, False
