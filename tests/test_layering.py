@@ -137,7 +137,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     for layer in (
         "errors _serde",
         "resilience",
-        "http",
+        "http fleet",
         "pypi",
         "apiref docs cache deps",
         "config lookup context",

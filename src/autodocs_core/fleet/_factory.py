@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
@@ -12,10 +12,29 @@ from ..resilience import SYSTEM_CLOCK, Clock
 from ._local import LocalState
 from ._types import FleetConfig, SharedState
 
-if TYPE_CHECKING:
-    from ..config import Settings
 
-__all__ = ["check_redis_url", "fleet_from_settings", "fleet_from_url"]
+class FleetSettings(Protocol):
+    """What :func:`fleet_from_settings` reads (``autodocs_core.config.Settings`` has it all).
+
+    A protocol rather than an import: the settings sit a layer above the fleet.
+
+    .. versionadded:: 0.2.0
+    """
+
+    @property
+    def redis_url(self) -> str | None:
+        """``AUTODOCS_REDIS_URL``."""
+
+    @property
+    def redis_timeout(self) -> float:
+        """``AUTODOCS_REDIS_TIMEOUT``."""
+
+    @property
+    def index_url(self) -> str:
+        """``AUTODOCS_INDEX_URL``."""
+
+
+__all__ = ["FleetSettings", "check_redis_url", "fleet_from_settings", "fleet_from_url"]
 
 _SCHEMES = ("redis", "rediss")
 
@@ -86,7 +105,7 @@ def fleet_from_url(
     return RedisState(redis_client(url, cfg), index_url=index_url, config=cfg, clock=clock)
 
 
-def fleet_from_settings(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> SharedState:
+def fleet_from_settings(settings: FleetSettings, *, clock: Clock = SYSTEM_CLOCK) -> SharedState:
     """Return the shared state the settings ask for (``AUTODOCS_REDIS_URL``, ``..._TIMEOUT``).
 
     Unset ``redis_url``: a :class:`LocalState`, i.e. exactly one process's behaviour.

@@ -23,8 +23,8 @@ from redis.backoff import NoBackoff
 
 from ..errors import CircuitOpenError
 from ..resilience import SYSTEM_CLOCK, CircuitBreaker, CircuitState, Clock
-from . import _scripts
 from ._local import LocalState, new_token
+from ._scripts import ADMIT, EXTEND, RELEASE, REPORT
 from ._types import (
     Admission,
     AdmissionReason,
@@ -165,10 +165,10 @@ class RedisState:
         )
         self._operations = 0
         self._fallbacks: dict[str, int] = {}
-        self._admit = client.register_script(_scripts.ADMIT)
-        self._report = client.register_script(_scripts.REPORT)
-        self._release = client.register_script(_scripts.RELEASE)
-        self._extend = client.register_script(_scripts.EXTEND)
+        self._admit = client.register_script(ADMIT)
+        self._report = client.register_script(REPORT)
+        self._release = client.register_script(RELEASE)
+        self._extend = client.register_script(EXTEND)
         self._closed = False
         # One slot per pooled connection: waiting for a slot is saturation in this process, not
         # a Redis failure, so it is bounded separately and never counted against the guard.
