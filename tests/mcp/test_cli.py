@@ -266,3 +266,41 @@ def test_api_command(
         data = json.loads(capsys.readouterr().out)
     assert data["artifact"] == wheel and data["version"] == "0.28.1"
     assert data["documentation"] and data["entries"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_status_line_on_a_terminal_for_slow_calls(
+    monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    """A terminal shows a status line for a call still running after STATUS_DELAY; --json never."""
+    import argparse
+    import sys
+
+    import anyio.lowlevel
+    from rich.console import Console
+
+    from autodocs_mcp import cli
+
+    events: list[str] = []
+
+    class FakeStatus:
+        def start(self) -> None:
+            events.append("start")
+
+        def stop(self) -> None:
+            events.append("stop")
+
+    monkeypatch.setattr(Console, "status", lambda self, text: FakeStatus())
+    monkeypatch.setattr(cli, "STATUS_DELAY", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    async with cli._status("Reading", argparse.Namespace(json=False)):
+        for _ in range(20):  # checkpoints, not sleeps: let the status task run
+            if events:
+                break
+            await anyio.lowlevel.checkpoint()
+    assert events == ["start", "stop"]
+    events.clear()
+    async with cli._status("Reading", argparse.Namespace(json=True)):
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+    assert events == []
