@@ -276,3 +276,56 @@ async def test_a_release_without_any_file_is_a_clear_not_found(
     with pytest.raises(NotFoundError) as raised:
         await reader.get_index("demo", "1.0", deadline=Deadline.after(5, FakeClock()))
     assert raised.value.suggestions and "get_package_docs" in raised.value.suggestions[0]
+
+
+def _project(name: str, version: str) -> dict[str, Any]:
+    """A minimal JSON API document of one release."""
+    info = {"name": name, "version": version, "summary": f"{name} summary", "description": ""}
+    return {"info": info, "releases": {version: [{"yanked": False}]}}
+
+
+async def test_compiled_code_without_stubs_uses_the_types_distribution(tmp_path: Path) -> None:
+    """A release with neither sources nor stubs takes its signatures from `types-<name>`."""
+    compiled = make_zip(
+        {
+            "demo/_speedups.cpython-311-x86_64-linux-gnu.so": b"\x7fELF",
+            "demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        }
+    )
+    stubs = make_zip(
+        {
+            "demo-stubs/__init__.pyi": b"def fast(data: bytes, *, level: int = 3) -> bytes: ...\n",
+            "types_demo-1.0.0.20240101.dist-info/METADATA": b"Name: types-demo\n",
+        }
+    )
+    projects = {
+        "demo": _project("demo", "1.0"),
+        "types-demo": _project("types-demo", "1.0.0.20240101"),
+    }
+    files = {
+        wheel_filename("demo", "1.0"): compiled,
+        wheel_filename("types-demo", "1.0.0.20240101"): stubs,
+    }
+    async with (
+        FaultIndex(projects, files=files) as index,
+        service_for(index, tmp_path) as service,
+    ):
+        answer = await service.get_api_reference("demo", symbol="demo.fast")
+    assert answer.entries[0] == "demo.fast" and "level: int = 3" in answer.documentation
+    assert answer.artifact == wheel_filename("types-demo", "1.0.0.20240101")
+    assert not answer.has_docstrings
+    assert "types-demo 1.0.0.20240101" in answer.documentation
+
+
+async def test_compiled_code_without_any_stubs_says_so(tmp_path: Path) -> None:
+    """Neither sources, stubs nor a types- distribution: the answer says it plainly."""
+    compiled = make_zip({"demo/_speedups.so": b"\x7fELF"})
+    async with (
+        FaultIndex(
+            {"demo": _project("demo", "1.0")}, files={wheel_filename("demo", "1.0"): compiled}
+        ) as index,
+        service_for(index, tmp_path) as service,
+    ):
+        answer = await service.get_api_reference("demo")
+    assert not answer.entries
+    assert "No API reference can be extracted from this release" in answer.documentation

@@ -145,7 +145,42 @@ class ApiReader:
             self._fetcher(artifact, deadline), artifact, limits=self.limits
         )
         self.artifacts_read += 1
-        return await self._extract(name, version, artifact, contents, deadline, wanted)
+        index = await self._extract(name, version, artifact, contents, deadline, wanted)
+        if index.modules_total == 0 and not name.startswith("types-"):
+            # Compiled code without stubs: the typeshed-style stub distribution, when the same
+            # index has one, gives the signatures (not the docstrings).
+            stubs = await self._stub_index(name, version, deadline, wanted)
+            if stubs is not None:
+                return stubs
+        return index
+
+    async def _stub_index(
+        self, name: str, version: str, deadline: Deadline, wanted: Collection[str] | None
+    ) -> ApiIndex | None:
+        """The API of *name* *version* from ``types-<name>``, or ``None`` when there is none."""
+        stub_name = f"types-{name}"
+        try:
+            page = await self.index.get_files(stub_name, deadline=deadline)
+        except NotFoundError:
+            return None
+        stub_version = _matching_stub_version(page, stub_name, version)
+        if stub_version is None:
+            return None
+        artifact = choose_artifact(
+            page.files, name=stub_name, version=stub_version, page_url=page.url
+        )
+        if artifact is None:
+            return None
+        contents = await read_archive(
+            self._fetcher(artifact, deadline), artifact, limits=self.limits
+        )
+        self.artifacts_read += 1
+        index = await self._extract(
+            name, version, artifact, contents, deadline, wanted, stub_source=stub_name
+        )
+        if index.modules_total == 0:
+            return None
+        return attrs.evolve(index, stub_source=f"{stub_name} {stub_version}")
 
     async def _extract(
         self,
@@ -155,6 +190,8 @@ class ApiReader:
         contents: ArchiveContents,
         deadline: Deadline,
         wanted: Collection[str] | None,
+        *,
+        stub_source: str | None = None,
     ) -> ApiIndex:
         stop = threading.Event()
         ends_at = self.clock.now() + max(0.0, deadline.remaining() - EXTRACT_RESERVE)
@@ -186,6 +223,7 @@ class ApiReader:
                     contents.members,
                     wanted=focus,
                     should_stop=should_stop,
+                    stub_source=stub_source,
                 )
             )
         finally:
@@ -194,3 +232,38 @@ class ApiReader:
             notes = f"{len(contents.dropped)} file(s) of the archive were left out (limits)."
             index = attrs.evolve(index, notes=(*index.notes, notes))
         return index
+
+
+def _matching_stub_version(page: SimplePage, stub_name: str, version: str) -> str | None:
+    """The stub release for *version*: the newest one of the same major.minor, else the newest.
+
+    Stub distributions (typeshed's ``types-*``) number their releases after the runtime
+    release they describe (``types-requests 2.31.0.20240406`` for requests 2.31).
+    """
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion, Version
+
+    found: set[Version] = set()
+    for entry in page.files[:10_000]:
+        filename = str(entry.get("filename", ""))
+        try:
+            if filename.endswith(".whl"):
+                found.add(parse_wheel_filename(filename)[1])
+            elif filename.endswith((".tar.gz", ".zip")):
+                found.add(parse_sdist_filename(filename)[1])
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
+    released = [v for v in found if not v.is_prerelease]
+    if not released:
+        return None
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return str(max(released))
+    same = [v for v in released if v.release[:2] == wanted.release[:2]]
+    return str(max(same or released))

@@ -354,7 +354,8 @@ def _source_line(api: ApiIndex) -> str:
     sha = _short_sha(api.artifact.sha256)
     digest = f", sha256 `{sha}…`" if sha else ""
     stub = (
-        f" (signatures from `{_SAFE_TOKEN.sub('', api.stub_source)[:100]}`)"
+        f" (signatures from the stub distribution "
+        f"`{' '.join(_SAFE_TOKEN.sub('', w) for w in api.stub_source.split()[:2])[:100]}`)"
         if api.stub_source
         else ""
     )
