@@ -329,3 +329,31 @@ async def test_compiled_code_without_any_stubs_says_so(tmp_path: Path) -> None:
         answer = await service.get_api_reference("demo")
     assert not answer.entries
     assert "No API reference can be extracted from this release" in answer.documentation
+
+
+async def test_the_reference_is_cached_on_disk_compactly_and_serves_offline(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """A reference read once answers a new process offline; on disk it is the gzip'd form."""
+    from autodocs_core import unstructure
+
+    wheel = wheel_filename("httpx", "0.28.1")
+    async with FaultIndex(projects, files={wheel: httpx_wheel("0.28.1")}) as index:
+        async with service_for(index, tmp_path) as service:
+            first = await service.get_api_reference("httpx", "==0.28.1", symbol="httpx.Timeout")
+            cached = await service.cache.get("apiref", "httpx", "0.28.1")
+            assert cached is not None
+            plain = len(json.dumps(unstructure(cached.value)))
+        reads = index.served(wheel)[0]
+        async with service_for(index, tmp_path, offline=True) as service:  # a new process
+            again = await service.get_api_reference("httpx", "==0.28.1", symbol="httpx.Timeout")
+        assert index.served(wheel)[0] == reads
+    assert again.from_cache and again.entries == first.entries
+    import re
+
+    def unfenced(text: str) -> str:  # the fence's nonce is new in every answer
+        return re.sub(r'id="[0-9a-f]+"', "", text)
+
+    assert unfenced(again.documentation) == unfenced(first.documentation)
+    entries = list((tmp_path / "cache").rglob("*apiref*"))
+    assert entries and sum(p.stat().st_size for p in entries if p.is_file()) < plain

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -26,7 +28,7 @@ import attrs
 from packaging.utils import canonicalize_version
 
 from .._serde import structure, unstructure
-from ..apiref import ApiIndex
+from ..apiref import ApiIndex, decode_index, encode_index
 from ..docs import PackageDocs
 from ..errors import AutodocsError
 from ..pypi import DEFAULT_INDEX_URL, ProjectIndex, normalize_index_url
@@ -49,6 +51,26 @@ KINDS: dict[str, tuple[type[Any], bool]] = {
 """Content kind -> (value class, whether entries are per version). One line per kind."""
 
 T = TypeVar("T")
+
+
+def _encode(value: Any) -> Any:
+    """The JSON form of a cached value; API references are stored compressed.
+
+    An API index is large and repetitive (signatures, docstrings): its compact form
+    (:func:`~autodocs_core.apiref.encode_index`, gzip'd JSON) is about a tenth of the plain one.
+    """
+    if isinstance(value, ApiIndex):
+        return {"gz": base64.b64encode(encode_index(value)).decode("ascii")}
+    return unstructure(value)
+
+
+def _decode(data: Any, cls: type[T]) -> T:
+    if cls is ApiIndex:
+        if not isinstance(data, dict) or not isinstance(data.get("gz"), str):
+            raise ValueError("not a compressed API index")
+        index: T = decode_index(base64.b64decode(data["gz"], validate=True))  # type: ignore[assignment]
+        return index
+    return structure(data, cls)
 
 
 @attrs.frozen
@@ -207,11 +229,19 @@ class DocsCache:
             entry = json.loads(raw)
             if entry.get("schema") != SCHEMA_VERSION or entry.get("key") != key:
                 raise ValueError("foreign entry")
-            value = structure(entry["value"], cls)
+            value = _decode(entry["value"], cls)
             stored_at = float(entry["stored_at"])
             if not math.isfinite(stored_at):
                 raise ValueError("stored_at is not a time")
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, AutodocsError):
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+            binascii.Error,
+            AutodocsError,
+        ):
             await self.store.delete(key)
             return None
         stored_at = min(stored_at, self.clock.wall())  # see _cached
@@ -225,7 +255,7 @@ class DocsCache:
                 "schema": SCHEMA_VERSION,
                 "key": key,
                 "stored_at": stored_at,
-                "value": unstructure(value),
+                "value": _encode(value),
             },
             separators=(",", ":"),
         ).encode()
