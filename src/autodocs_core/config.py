@@ -44,6 +44,9 @@ class Settings:
         read_timeout: ``AUTODOCS_READ_TIMEOUT``: upper bound on waiting for an answer.
         cache_dir: ``AUTODOCS_CACHE_DIR``: cache directory (default: the user cache directory).
         cache_max_bytes: ``AUTODOCS_CACHE_MAX_BYTES``: size of the disk cache.
+        apiref_cache_max_bytes: ``AUTODOCS_APIREF_CACHE_MAX_BYTES``: size of the API reference
+            cache, its own budget beside the documentation's (a reference is larger than a
+            README; they must not evict each other).
         memory_cache_entries: ``AUTODOCS_MEMORY_CACHE_ENTRIES``: entries kept in memory.
         versions_ttl: ``AUTODOCS_VERSIONS_TTL``: seconds a package's version list stays fresh.
         offline: ``AUTODOCS_OFFLINE``: never touch the network; serve from the cache only.
@@ -86,6 +89,7 @@ class Settings:
     read_timeout: float = 10.0
     cache_dir: str | None = None
     cache_max_bytes: int = 512 * 1024 * 1024
+    apiref_cache_max_bytes: int = 256 * 1024 * 1024
     memory_cache_entries: int = 256
     versions_ttl: float = 3600.0
     offline: bool = False
@@ -320,6 +324,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "read_timeout": ("AUTODOCS_READ_TIMEOUT", _number(float, 0.1, 300.0)),
     "cache_dir": ("AUTODOCS_CACHE_DIR", _absolute_dir),
     "cache_max_bytes": ("AUTODOCS_CACHE_MAX_BYTES", _number(int, 1 << 20, 1 << 40)),
+    "apiref_cache_max_bytes": ("AUTODOCS_APIREF_CACHE_MAX_BYTES", _number(int, 1 << 20, 1 << 40)),
     "memory_cache_entries": ("AUTODOCS_MEMORY_CACHE_ENTRIES", _number(int, 1, 100_000)),
     "versions_ttl": ("AUTODOCS_VERSIONS_TTL", _number(float, 0.0, 30 * 86400.0)),
     "offline": ("AUTODOCS_OFFLINE", _flag),

@@ -223,10 +223,17 @@ def build_parts(
 
     .. versionadded:: 0.2.0
     """
+    stores: dict[str, CacheStore] = {}
     if store is _DEFAULT:
         store = DiskStore(settings.cache_path(), max_bytes=settings.cache_max_bytes)
+        # API references have their own budget, in a directory the docs store leaves alone.
+        stores["apiref"] = DiskStore(
+            os.path.join(settings.cache_path(), "_apiref"),
+            max_bytes=settings.apiref_cache_max_bytes,
+        )
     cache = DocsCache(
         store,
+        stores=stores,
         memory_entries=settings.memory_cache_entries,
         clock=clock,
         versions_ttl=settings.versions_ttl,

@@ -357,3 +357,21 @@ async def test_the_reference_is_cached_on_disk_compactly_and_serves_offline(
     assert unfenced(again.documentation) == unfenced(first.documentation)
     entries = list((tmp_path / "cache").rglob("*apiref*"))
     assert entries and sum(p.stat().st_size for p in entries if p.is_file()) < plain
+
+
+async def test_api_references_have_their_own_byte_budget(tmp_path: Path) -> None:
+    """References go to their own store (its own budget); the docs store does not see them,
+    statistics count both, and refreshing a package clears both."""
+    from autodocs_core.apiref import ApiIndex, Artifact
+    from autodocs_core.cache import DiskStore, DocsCache
+
+    docs_store = DiskStore(tmp_path / "cache", max_bytes=1 << 20)
+    api_store = DiskStore(tmp_path / "cache" / "_apiref", max_bytes=1 << 20)
+    cache = DocsCache(docs_store, stores={"apiref": api_store}, clock=FakeClock())
+    index = ApiIndex(name="demo", version="1.0", artifact=Artifact("demo-1.0-py3-none-any.whl", ""))
+    assert await cache.put("apiref", "demo", "1.0", index)
+    assert (await docs_store.stats()).entries == 0  # nested "_" directories are not its own
+    assert (await api_store.stats()).entries == 1
+    assert (await cache.stats()).entries == 1
+    assert await cache.refresh("demo") >= 1
+    assert (await api_store.stats()).entries == 0

@@ -22,6 +22,7 @@ import json
 import math
 import urllib.parse
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -182,8 +183,10 @@ class DocsCache:
         clock: Clock = SYSTEM_CLOCK,
         versions_ttl: float = 3600.0,
         index_url: str = DEFAULT_INDEX_URL,
+        stores: Mapping[str, CacheStore] | None = None,
     ) -> None:
         self.store = store
+        self.stores = dict(stores or {})
         self.index_url = index_url
         self.memory_entries = memory_entries
         self.memory_bytes = memory_bytes
@@ -215,14 +218,18 @@ class DocsCache:
         stored_at = min(stored_at, now)
         return Cached(value, stored_at, now - stored_at)
 
-    async def _get(self, key: str, cls: type[T]) -> Cached | None:
+    def _store_for(self, kind: str) -> CacheStore | None:
+        return self.stores.get(kind, self.store)
+
+    async def _get(self, key: str, cls: type[T], kind: str) -> Cached | None:
         held = self._objects.get(key)
         if held is not None:
             self._objects.move_to_end(key)
             return self._cached(held[0], held[1])
-        if self.store is None:
+        store = self._store_for(kind)
+        if store is None:
             return None
-        raw = await self.store.get(key)
+        raw = await store.get(key)
         if raw is None:
             return None
         try:
@@ -242,13 +249,13 @@ class DocsCache:
             binascii.Error,
             AutodocsError,
         ):
-            await self.store.delete(key)
+            await store.delete(key)
             return None
         stored_at = min(stored_at, self.clock.wall())  # see _cached
         self._remember(key, value, stored_at, len(raw))
         return self._cached(value, stored_at)
 
-    async def _put(self, key: str, value: Any) -> bool:
+    async def _put(self, key: str, value: Any, kind: str) -> bool:
         stored_at = self.clock.wall()
         raw = json.dumps(
             {
@@ -260,9 +267,10 @@ class DocsCache:
             separators=(",", ":"),
         ).encode()
         self._remember(key, value, stored_at, len(raw))
-        if self.store is None:
+        store = self._store_for(kind)
+        if store is None:
             return False
-        return await self.store.put(key, raw)
+        return await store.put(key, raw)
 
     def _count(self, found: Cached | None) -> Cached | None:
         if found is None:
@@ -280,14 +288,14 @@ class DocsCache:
 
         .. versionadded:: 0.2.0
         """
-        return self._count(await self._get(self.key(kind, name, version), KINDS[kind][0]))
+        return self._count(await self._get(self.key(kind, name, version), KINDS[kind][0], kind))
 
     async def put(self, kind: str, name: str, version: str | None, value: Any) -> bool:
         """Store *kind* content; ``False`` when only the memory level took it.
 
         .. versionadded:: 0.2.0
         """
-        return await self._put(self.key(kind, name, version), value)
+        return await self._put(self.key(kind, name, version), value, kind)
 
     async def get_docs(self, name: str, version: str) -> Cached | None:
         """Return the cached documentation of *name* *version* (never expires)."""
@@ -315,26 +323,47 @@ class DocsCache:
         Returns:
             How many entries were dropped.
         """
-        if name is None:
-            prefixes = [""]
+        if name is None:  # everything, in every store
+            targets = [("", store) for store in self._distinct_stores()]
         else:
             index = index_id(self.index_url)
-            prefixes = [f"v{SCHEMA_VERSION}/{index}/{kind}/{name}" for kind in KINDS]
+            targets = [
+                (f"v{SCHEMA_VERSION}/{index}/{kind}/{name}", self._store_for(kind))
+                for kind in KINDS
+            ]
         count = 0
-        for prefix in prefixes:
+        for prefix, store in targets:
             doomed = [k for k in self._objects if under(k, prefix)]
             for key in doomed:
                 self._forget(key)
             dropped = len(doomed)
-            if self.store is not None:
-                dropped = max(dropped, await self.store.delete(prefix))
+            if store is not None:
+                dropped = max(dropped, await store.delete(prefix))
             count += dropped
         return count
+
+    def _distinct_stores(self) -> list[CacheStore | None]:
+        found: dict[int, CacheStore | None] = {id(self.store): self.store}
+        for store in self.stores.values():
+            found.setdefault(id(store), store)
+        return list(found.values())
 
     async def stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and health of the cache."""
         memory = StoreStats(len(self._objects), self._object_bytes)
         persistent = await self.store.stats() if self.store is not None else memory
+        for extra in self._distinct_stores()[1:]:  # per-kind stores (API references)
+            if extra is None:
+                continue
+            more = await extra.stats()
+            persistent = StoreStats(
+                entries=persistent.entries + more.entries,
+                bytes=persistent.bytes + more.bytes,
+                degraded=persistent.degraded or more.degraded,
+                oldest=min(
+                    (t for t in (persistent.oldest, more.oldest) if t is not None), default=None
+                ),
+            )
         total = self.hits + self.misses
         oldest = persistent.oldest
         return CacheStats(

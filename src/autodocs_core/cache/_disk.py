@@ -243,7 +243,10 @@ class DiskStore:
         if not self.root.is_dir():
             return [], 0
         now = self.clock()
-        for directory, _dirs, names in os.walk(self.root, followlinks=False):
+        for directory, dirs, names in os.walk(self.root, followlinks=False):
+            # Directories named "_..." belong to other stores nested in this root (keys never
+            # start with "_": they begin with the schema, "v2/..."): not ours to count or evict.
+            dirs[:] = [d for d in dirs if not d.startswith("_")]
             for name in names:
                 is_entry = name.endswith(_SUFFIX)
                 is_temp = name.startswith(_TEMP_PREFIX)
