@@ -360,8 +360,7 @@ async def test_the_reference_is_cached_on_disk_compactly_and_serves_offline(
 
 
 async def test_api_references_have_their_own_byte_budget(tmp_path: Path) -> None:
-    """References go to their own store (its own budget); the docs store does not see them,
-    statistics count both, and refreshing a package clears both."""
+    """References live in their own store; statistics and refresh cover both stores."""
     from autodocs_core.apiref import ApiIndex, Artifact
     from autodocs_core.cache import DiskStore, DocsCache
 
