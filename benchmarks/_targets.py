@@ -45,6 +45,10 @@ class Target(Protocol):
         """Circuit-breaker transitions so far (``None`` when the target does not report them)."""
         ...
 
+    async def metrics(self) -> dict[str, Any] | None:
+        """The service's metrics snapshot (``None`` when the target does not report one)."""
+        ...
+
     def pid(self) -> int | None:
         """The server process, when there is one."""
         ...
@@ -69,6 +73,14 @@ class CoreTarget:
     async def breaker_transitions(self) -> int | None:
         """Read the service's metrics."""
         return _transitions(self.service.metrics_snapshot())
+
+    async def metrics(self) -> dict[str, Any] | None:
+        """The service's metrics snapshot (hedges, breakers, retries, ...)."""
+        return self.service.metrics_snapshot()
+
+    async def probe(self) -> str:
+        """Run the service's health checks once; return the overall status."""
+        return str((await self.service.health()).status)
 
     def pid(self) -> int | None:
         """No server process: the core runs in the benchmark's process."""
@@ -103,11 +115,15 @@ class McpTarget:
 
     async def breaker_transitions(self) -> int | None:
         """Ask our server's ``get_metrics`` tool (the peer's metrics have no breaker count)."""
+        metrics = await self.metrics()
+        return None if metrics is None else _transitions(metrics)
+
+    async def metrics(self) -> dict[str, Any] | None:
+        """Our server's ``get_metrics`` snapshot (the peer has no such tool)."""
         if self.peer:
             return None
         result = await self.client.call_tool("get_metrics", {})
-        metrics = result.structured_content["metrics"]
-        return _transitions(metrics)
+        return dict(result.structured_content["metrics"])
 
     def pid(self) -> int | None:
         """The server's process id (found among this process's children)."""

@@ -16,6 +16,7 @@ measurement times server start to the first ``tools/list`` answer.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -23,9 +24,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
+import attrs
 
-from autodocs_core.resilience import BreakerConfig
+from autodocs_core.errors import RateLimited
+from autodocs_core.resilience import DEFAULT_POLICY, BreakerConfig
 from autodocs_core.testing import Fault, FaultIndex, FaultPlan
+from autodocs_core.testing._index import Request
 
 from ._harness import machine, save, versions, write_docs_section
 from ._targets import (
@@ -55,19 +59,23 @@ def _pct(values: list[float], q: float) -> float:
 async def _run_calls(
     target: Target, names: list[str], *, concurrency: int
 ) -> list[tuple[str, float]]:
-    """Ask for each name (at most *concurrency* at once); return (outcome, seconds) per call."""
-    results: list[tuple[str, float]] = []
+    """Ask for each name (at most *concurrency* at once); return (outcome, seconds) per call.
+
+    The results are in the order of *names* (which is also the order the calls start in: the
+    semaphore is first come, first served).
+    """
+    results: list[tuple[str, float]] = [("not_run", 0.0)] * len(names)
     limiter = anyio.Semaphore(concurrency)
 
-    async def one(name: str) -> None:
+    async def one(i: int, name: str) -> None:
         async with limiter:
             started = time.perf_counter()
             outcome = await target.call(name)
-            results.append((outcome, time.perf_counter() - started))
+            results[i] = (outcome, time.perf_counter() - started)
 
     async with anyio.create_task_group() as tg:
-        for name in names:
-            tg.start_soon(one, name)
+        for i, name in enumerate(names):
+            tg.start_soon(one, i, name)
     return results
 
 
@@ -93,7 +101,25 @@ async def _summary(
         "p99_s": _pct(latencies, 0.99),
         "max_s": max(latencies, default=0.0),
         "upstream_requests_per_call": requests / n,
-        "breaker_transitions": await target.breaker_transitions(),
+        **await _service_figures(target, n),
+    }
+
+
+async def _service_figures(target: Target, calls: int) -> dict[str, Any]:
+    """Breaker transitions, hedges sent and won (per call), from the target's own metrics."""
+    metrics = await target.metrics()
+    if metrics is None:  # the peer reports neither
+        return {"breaker_transitions": None, "hedge_rate": None, "hedges_won_rate": None}
+    hedges = metrics.get("hedges", {"sent": 0, "won": 0})
+    return {
+        "breaker_transitions": sum(c["count"] for c in metrics["breaker_transitions"]),
+        "hedges_sent": hedges["sent"],
+        "hedges_won": hedges["won"],
+        "hedge_rate": hedges["sent"] / calls,
+        "hedges_won_rate": hedges["won"] / calls,
+        "host_breakers_opened": sum(
+            b["times_opened"] for b in metrics.get("breakers", {}).values()
+        ),
     }
 
 
@@ -241,6 +267,206 @@ async def stale_when_down(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
     return await lab.run(FaultPlan(seed=seed), body, {"AUTODOCS_VERSIONS_TTL": "0"})
 
 
+# -- issue 12: slow indexes, one bad resource, bad Retry-After, health probes ------------------
+
+
+async def brown_out(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 9: answers take 10 ms for the first third of the calls, then 1.5 s each.
+
+    A steady stream of distinct, uncached packages, 10 at a time. Reported besides the
+    summary: success after the first 10 slow calls and failures among the last 100.
+    """
+    fast = calls // 3
+    plan = FaultPlan(probabilities=[(Fault("slow", delay=0.01), 1.0)], seed=seed)
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        warm = await _run_calls(target, NAMES[:fast], concurrency=10)
+        plan.probabilities = [(Fault("slow", delay=1.5), 1.0)]
+        slow = await _run_calls(target, NAMES[fast:calls], concurrency=10)
+        out = await _summary(target, warm + slow, index.count())
+        late, last = slow[10:], slow[-100:]
+        out.update(
+            {
+                "slow_calls": len(slow),
+                "slow_success_rate": sum(o == "ok" for o, _ in slow) / max(1, len(slow)),
+                "success_after_first_10_slow": sum(o == "ok" for o, _ in late) / max(1, len(late)),
+                "failures_in_last_100": sum(o not in ("ok", "stale") for o, _ in last),
+                "last_calls_counted": len(last),
+            }
+        )
+        return out
+
+    return await lab.run(plan, body)
+
+
+async def cold_slow(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 10: every answer takes 3.2 s from the start; default settings."""
+    plan = FaultPlan(probabilities=[(Fault("slow", delay=3.2), 1.0)], seed=seed)
+    return await lab.run(plan, _calls(lambda n: NAMES[:n], 10)(calls))
+
+
+async def one_slow_package(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 11: after *calls* − 1 fast lookups, one package whose answers take 0.8 s."""
+    slow_name = NAMES[calls - 1]
+    plan = FaultPlan(
+        probabilities=[(Fault("slow", delay=0.8), 1.0)],
+        seed=seed,
+        match=lambda path: f"/{slow_name}/" in path,
+    )
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        fast = await _run_calls(target, NAMES[: calls - 1], concurrency=10)
+        before = await target.metrics() or {}
+        slow = await _run_calls(target, [slow_name], concurrency=1)
+        after = await target.metrics() or {}
+        out = await _summary(target, fast + slow, index.count())
+        hedged = after.get("hedges", {}).get("sent", 0) - before.get("hedges", {}).get("sent", 0)
+        requests = sum(1 for r in index.requests if f"/{slow_name}/" in r.path)
+        out.update(
+            {
+                "slow_outcome": slow[0][0],
+                "slow_latency_s": slow[0][1],
+                "slow_requests": requests,
+                "slow_hedges": hedged,
+                "slow_attempts": requests - hedged,  # a hedge races an attempt, it is not one
+            }
+        )
+        return out
+
+    return await lab.run(plan, body)
+
+
+async def one_bad_package(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 12: one package's URLs answer 500 while *calls* calls for 50 healthy run.
+
+    The bad package is asked again and again (one call after another) from the start; after
+    1 s the healthy calls arrive, 10 every second, for 50 packages whose version lists are never
+    fresh (so every healthy call asks the index too). The summary is over the healthy calls.
+    """
+    bad_name = NAMES[-1]
+    plan = FaultPlan(
+        probabilities=[(Fault("status", status=500), 1.0)],
+        seed=seed,
+        match=lambda path: f"/{bad_name}/" in path,
+    )
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        healthy: list[tuple[str, float]] = []
+        bad: list[tuple[str, float]] = []
+        done = anyio.Event()
+
+        async def hammer() -> None:
+            while not done.is_set():
+                bad.extend(await _run_calls(target, [bad_name], concurrency=1))
+
+        async def wave(names: list[str]) -> None:
+            healthy.extend(await _run_calls(target, names, concurrency=10))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hammer)
+            await anyio.sleep(1.0)
+            async with anyio.create_task_group() as waves:
+                for chunk in range(0, calls, 10):
+                    waves.start_soon(wave, [NAMES[i % 50] for i in range(chunk, chunk + 10)])
+                    await anyio.sleep(1.0)  # 20 s: the bad package is asked 4 times or more
+            done.set()
+        bad_requests = sum(1 for r in index.requests if f"/{bad_name}/" in r.path)
+        out = await _summary(target, healthy, index.count() - bad_requests)
+        outcomes: dict[str, int] = {}
+        for outcome, _ in bad:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        out.update({"bad_calls": len(bad), "bad_outcomes": outcomes, "bad_requests": bad_requests})
+        return out
+
+    return await lab.run(plan, body, {"AUTODOCS_VERSIONS_TTL": "0"})
+
+
+BAD_RETRY_AFTER = ["-5", "Wed, 21 Oct 2015 07:28:00 GMT", "soon, maybe"]
+"""Retry-After values that say nothing usable: negative, a date in the past, garbage."""
+
+
+@attrs.define
+class _LoggedPlan(FaultPlan):
+    """A plan that notes when each request arrived and which fault it got."""
+
+    log: list[tuple[str, float, Fault | None]] = attrs.field(factory=list)
+
+    def choose(self, request: Request) -> Fault | None:
+        """Choose as usual; remember (path, arrival time, fault)."""
+        fault = super().choose(request)
+        self.log.append((request.path, time.perf_counter(), fault))
+        return fault
+
+
+async def bad_retry_after(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 13: half of all requests get 429 whose Retry-After is negative, past or garbage.
+
+    Same rate and calls as scenario 2 (whose 429s say ``Retry-After: 1``), so requests per call
+    compare directly. Reported: the wait between a 429 and the next request for the same URL.
+    """
+    share = 0.5 / len(BAD_RETRY_AFTER)
+    plan = _LoggedPlan(
+        probabilities=[
+            (Fault("status", status=429, retry_after=value), share) for value in BAD_RETRY_AFTER
+        ],
+        seed=seed,
+    )
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        results = await _run_calls(target, NAMES[:calls], concurrency=10)
+        out = await _summary(target, results, index.count())
+        assert isinstance(plan, _LoggedPlan)
+        last: dict[str, tuple[float, Fault | None]] = {}
+        waits: list[float] = []
+        for path, at, fault in plan.log:
+            previous = last.get(path)
+            if previous is not None and previous[1] is not None:
+                waits.append(at - previous[0])
+            last[path] = (at, fault)
+        out.update(
+            {
+                "waits_after_429": len(waits),
+                "wait_min_s": min(waits, default=0.0),
+                "wait_p50_s": _pct(waits, 0.5),
+                "waits_under_50ms": sum(w < 0.05 for w in waits),
+                # Equal jitter: the first retry waits at least half the exponential delay.
+                "computed_backoff_floor_s": dict(DEFAULT_POLICY.table)[RateLimited].exponential(1)
+                / 2,
+            }
+        )
+        return out
+
+    return await lab.run(plan, body)
+
+
+async def health_probes(lab: Lab, calls: int, seed: int) -> dict[str, Any]:
+    """Scenario 14: *calls* health checks spread over one second (core: ``service.health()``)."""
+
+    async def body(target: Target, index: FaultIndex, plan: FaultPlan) -> dict[str, Any]:
+        probe = getattr(target, "probe", None)
+        if probe is None:
+            return {"skipped": "the MCP targets speak stdio; /healthz needs the HTTP transport"}
+        before = index.count()
+        results: list[tuple[str, float]] = []
+        statuses: list[str] = []
+
+        async def one() -> None:
+            started = time.perf_counter()
+            statuses.append(await probe())
+            results.append(("ok", time.perf_counter() - started))  # answered, whatever it said
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(calls):
+                tg.start_soon(one)
+                await anyio.sleep(1.0 / calls)
+        out = await _summary(target, results, index.count() - before)
+        out["upstream_requests"] = index.count() - before
+        out["statuses"] = {s: statuses.count(s) for s in sorted(set(statuses))}
+        return out
+
+    return await lab.run(FaultPlan(seed=seed), body)
+
+
 SOAK_FAULTS = [
     (Fault("hang"), 0.03),
     (Fault("status", status=503), 0.04),
@@ -319,6 +545,12 @@ SCENARIOS: dict[str, Callable[[Lab, int, int], Awaitable[dict[str, Any]]]] = {
     "6. concurrent calls, one uncached package": single_package_stampede,
     "6b. concurrent calls over 50 packages": many_package_crowd,
     "7. warm cache, index down": stale_when_down,
+    "9. brown-out (10 ms, then 1.5 s per answer)": brown_out,
+    "10. cold slow index (3.2 s per answer)": cold_slow,
+    "11. one slow package (0.8 s) after fast ones": one_slow_package,
+    "12. one package answering 500, 50 healthy": one_bad_package,
+    "13. 429 storm, Retry-After negative / past / garbage": bad_retry_after,
+    "14. health probes within 1 s": health_probes,
 }
 
 FULL_SIZES = {
@@ -330,9 +562,26 @@ FULL_SIZES = {
     "6.": [500],
     "6b.": [500],
     "7.": [100],
+    "9.": [300],
+    "10.": [20],
+    "11.": [51],
+    "12.": [200],
+    "13.": [100],
+    "14.": [200],
 }
-QUICK_SIZES = {"1.": [30], "2.": [20], "4.": [40], "6.": [50], "6b.": [100], "7.": [20]}
-"""The CI smoke run skips 3 and 5: they wait for real recovery periods and deadlines."""
+QUICK_SIZES = {
+    "1.": [30],
+    "2.": [20],
+    "4.": [40],
+    "6.": [50],
+    "6b.": [100],
+    "7.": [20],
+    "11.": [21],
+    "13.": [20],
+    "14.": [200],
+}
+"""The CI smoke run skips 3, 5, 9, 10 and 12: they wait for real recovery periods, deadlines
+and slow answers."""
 PEER_SIZES = {
     "1.": [30],
     "2.": [20],
@@ -343,7 +592,9 @@ PEER_SIZES = {
     "6b.": [500],
     "7.": [20],
 }
-"""The peer waits up to 30 s per hung request: it gets small sizes (not for flapping, whose
+"""The peer runs none of 9–14 (they measure our timeouts, hedges, breaker scope and probes;
+the peer's 30 s timeout has no adaptive estimate to lock out).
+The peer waits up to 30 s per hung request: it gets small sizes (not for flapping, whose
 bad periods a 40-call run would miss) and one seed."""
 
 
@@ -360,7 +611,22 @@ def _fmt(values: list[float], unit: str = "", scale: float = 1.0, digits: int = 
 
 def _sizes(mode: str, quick: bool) -> dict[str, list[int]]:
     table = QUICK_SIZES if quick else PEER_SIZES if mode == "peer" else FULL_SIZES
-    return {name: table[name.split()[0]] for name in SCENARIOS if name.split()[0] in table}
+    return {
+        name: table[name.split()[0]]
+        for name in SCENARIOS
+        if name.split()[0] in table and (mode == "core" or name.split()[0] not in CORE_ONLY)
+    }
+
+
+CORE_ONLY = {"14."}
+"""The MCP targets speak stdio: their ``/healthz`` needs the HTTP transport, not set up here."""
+
+
+def _seeds(quick: bool) -> list[int]:
+    """Seeds 1–3 (``FAULTLAB_SEEDS=1,2`` to shorten a run on a busy machine); quick: seed 1."""
+    if quick:
+        return [1]
+    return [int(s) for s in os.environ.get("FAULTLAB_SEEDS", "1,2,3").split(",") if s.strip()]
 
 
 def _row(mode: str, name: str, calls: int, runs: list[dict[str, Any]]) -> str:
@@ -373,7 +639,8 @@ def _row(mode: str, name: str, calls: int, runs: list[dict[str, Any]]) -> str:
         f" | {_fmt(col('p50_s'), ' s')} | {_fmt(col('p95_s'), ' s')} | "
         f"{_fmt(col('p99_s'), ' s')} | {_fmt(col('max_s'), ' s')} | "
         f"{_fmt(col('upstream_requests_per_call'), '', 1, 3)} | "
-        f"{_fmt(col('breaker_transitions'), '', 1, 0)} |"
+        f"{_fmt(col('breaker_transitions'), '', 1, 0)} | "
+        f"{_fmt(col('hedge_rate'), '', 1, 3)} | {_fmt(col('hedges_won_rate'), '', 1, 3)} |"
     )
 
 
@@ -392,6 +659,166 @@ def _outage_line(mode: str, runs: list[dict[str, Any]]) -> str:
         f"{_fmt(col('after_open_failure_max_ms'), ' ms', 1, 1)} (max); service resumed {back} "
         "after the index healed."
     )
+
+
+def _scenario_runs(results: dict[str, Any], number: str, mode: str) -> list[dict[str, Any]]:
+    """The runs of scenario *number* (e.g. ``"9."``) for *mode*, its largest size."""
+    found = [
+        (int(key.rpartition(" (")[2].split(")")[0]), runs)
+        for key, runs in results["scenarios"].items()
+        if key.startswith(number + " ") and key.endswith(f"[{mode}]")
+    ]
+    return max(found, key=lambda f: f[0])[1] if found else []
+
+
+def _met(runs: list[dict[str, Any]], check: Callable[[dict[str, Any]], list[str]]) -> str:
+    """``met (3/3 runs)``, or ``**missed** (1/3 runs met; missed: p99)`` naming what missed."""
+    missed = [check(r) for r in runs]
+    ok = sum(1 for m in missed if not m)
+    if ok == len(runs):
+        return f"met ({ok}/{len(runs)} runs)"
+    what = sorted({part for m in missed for part in m})
+    return f"**missed** ({ok}/{len(runs)} runs met; missed: {', '.join(what)})"
+
+
+def _failure_counts(runs: list[dict[str, Any]]) -> str:
+    """``circuit_open 30, timeout 2``: failures by type, summed over *runs*."""
+    counts: dict[str, int] = {}
+    for r in runs:
+        for kind, n in r.get("failures", {}).items():
+            counts[kind] = counts.get(kind, 0) + n
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+
+
+def _misses(*checks: tuple[bool, str]) -> list[str]:
+    """The labels of the checks that failed."""
+    return [label for passed, label in checks if not passed]
+
+
+Measured = Callable[[list[dict[str, Any]]], str]
+Check = Callable[[dict[str, Any]], list[str]]
+
+ISSUE_12: list[tuple[str, str, Measured, Check]] = [
+    (
+        "1.",
+        "50% hang, 300 calls: ≥ 99.5% success, p99 ≤ 1.5 s, ≤ 2.2 req/call",
+        lambda rs: (
+            f"{_fmt([r['success_rate'] for r in rs], '%', 100, 1)}; p99 "
+            f"{_fmt([r['p99_s'] for r in rs], ' s')}; "
+            f"{_fmt([r['upstream_requests_per_call'] for r in rs])} req/call"
+        ),
+        lambda r: _misses(
+            (r["success_rate"] >= 0.995, "success"),
+            (r["p99_s"] <= 1.5, "p99"),
+            (r["upstream_requests_per_call"] <= 2.2, "req/call"),
+        ),
+    ),
+    (
+        "9.",
+        "brown-out: ≥ 99% success after the first 10 slow calls, none of the last 100 fail",
+        lambda rs: (
+            f"{_fmt([r['success_after_first_10_slow'] for r in rs], '%', 100, 1)} after the "
+            f"first 10 slow; {_fmt([r['failures_in_last_100'] for r in rs], '', 1, 0)} of the "
+            f"last 100 failed; overall {_fmt([r['success_rate'] for r in rs], '%', 100, 1)}"
+        ),
+        lambda r: _misses(
+            (r["success_after_first_10_slow"] >= 0.99, "after the first 10"),
+            (r["failures_in_last_100"] == 0, "last 100"),
+        ),
+    ),
+    (
+        "10.",
+        "cold slow index (3.2 s): 100% success, default settings",
+        lambda rs: (
+            f"{_fmt([r['success_rate'] for r in rs], '%', 100, 1)}; p50 "
+            f"{_fmt([r['p50_s'] for r in rs], ' s')}; failures over all runs: "
+            + _failure_counts(rs)
+        ),
+        lambda r: _misses((r["success_rate"] == 1.0, "success")),
+    ),
+    (
+        "11.",
+        "one slow package (0.8 s): succeeds, first try or second",
+        lambda rs: ", ".join(
+            f"{r['slow_outcome']} in {r['slow_latency_s']:.2f} s after "
+            f"{r['slow_attempts']} attempt(s) + {r['slow_hedges']} hedge(s)"
+            for r in rs
+        ),
+        lambda r: _misses(
+            (r["slow_outcome"] == "ok", r["slow_outcome"]), (r["slow_attempts"] <= 2, "attempts")
+        ),
+    ),
+    (
+        "12.",
+        "one package answering 500: healthy 100% success, host breaker stays closed",
+        lambda rs: (
+            f"healthy {_fmt([r['success_rate'] for r in rs], '%', 100, 1)}; host breaker "
+            f"opened {_fmt([r['host_breakers_opened'] for r in rs], '', 1, 0)} times "
+            f"({_fmt([r['breaker_transitions'] for r in rs], '', 1, 0)} transitions); "
+            f"{_fmt([r['bad_calls'] for r in rs], '', 1, 0)} calls for the bad package"
+        ),
+        lambda r: _misses(
+            (r["success_rate"] == 1.0, "healthy success"),
+            (r["host_breakers_opened"] == 0, "breaker opened"),
+        ),
+    ),
+    (
+        "13.",
+        "429 with negative / past / garbage Retry-After: the computed backoff is waited, "
+        "requests per call as with Retry-After: 1",
+        lambda rs: (
+            f"shortest wait after a 429 {_fmt([r['wait_min_s'] for r in rs], ' s')} (floor "
+            f"{rs[0]['computed_backoff_floor_s']:.2f} s), median "
+            f"{_fmt([r['wait_p50_s'] for r in rs], ' s')}; "
+            f"{_fmt([r['waits_under_50ms'] for r in rs], '', 1, 0)} waits under 50 ms; "
+            f"{_fmt([r['upstream_requests_per_call'] for r in rs], '', 1, 3)} req/call "
+            f"(scenario 2: {{storm}})"
+        ),
+        lambda r: _misses(
+            (r["waits_under_50ms"] == 0, "waits under 50 ms"),
+            (r["wait_min_s"] >= 0.95 * r["computed_backoff_floor_s"], "wait below the floor"),
+        ),
+    ),
+    (
+        "14.",
+        "200 health probes in 1 s: ≤ 2 upstream requests",
+        lambda rs: (
+            f"{_fmt([r['upstream_requests'] for r in rs], '', 1, 0)} upstream requests; "
+            f"{_fmt([r['p99_s'] for r in rs], ' s')} p99 per probe"
+        ),
+        lambda r: _misses((r["upstream_requests"] <= 2, "requests")),
+    ),
+]
+"""Issue 12's "Measure" table: scenario, target, what was measured, and per run what missed."""
+
+
+def _issue12_text(results: dict[str, Any], modes: list[str]) -> list[str]:
+    lines = [
+        "| scenario | target | measured: median (min–max) | hedges/call (won), median | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for number, target, measured, check in ISSUE_12:
+        for mode in modes:
+            runs = [r for r in _scenario_runs(results, number, mode) if "skipped" not in r]
+            if not runs:
+                continue
+            text = measured(runs)
+            if "{storm}" in text:
+                storm = _scenario_runs(results, "2.", mode)
+                text = text.replace(
+                    "{storm}",
+                    _fmt([r["upstream_requests_per_call"] for r in storm], "", 1, 3)
+                    if storm
+                    else "n/a",
+                )
+            hedges = (
+                f"{statistics.median(r['hedge_rate'] for r in runs):.3f} "
+                f"({statistics.median(r['hedges_won_rate'] for r in runs):.3f})"
+            )
+            lines.append(
+                f"| {number} {MODES[mode]} | {target} | {text} | {hedges} | {_met(runs, check)} |"
+            )
+    return lines
 
 
 async def startup(peer_command: str | None, rounds: int) -> dict[str, Any]:
@@ -444,8 +871,8 @@ def _soak_text(runs: list[dict[str, Any]]) -> str:
 
 HEADER = [
     "| scenario | target | calls | success | stale | failure | p50 | p95 | p99 | max "
-    "| upstream req/call | breaker transitions |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| upstream req/call | breaker transitions | hedges/call | hedges won/call |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 
 
@@ -453,25 +880,65 @@ def run(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> di
     """Run every scenario through each target; print and save the tables."""
     modes = ["core", "mcp"] + (["peer"] if peer_command else [])
     results = _header(peer_command)
+    results["seeds"] = _seeds(quick)
     results["scenarios"] = {}
-    lines = list(HEADER)
-    outage: list[str] = []
     for name in SCENARIOS:
         for mode in modes:
             lab = Lab(mode, peer_command)
-            seeds = [1] if quick or mode == "peer" else [1, 2, 3]
+            seeds = [1] if mode == "peer" else _seeds(quick)
             for calls in _sizes(mode, quick).get(name, []):
                 runs = [anyio.run(SCENARIOS[name], lab, calls, seed) for seed in seeds]
                 results["scenarios"][f"{name} ({calls}) [{mode}]"] = runs
+                print(_row(mode, name, calls, runs), flush=True)
+    text = _text(results)
+    print(text)
+    _publish("faultlab", results, text, quick=quick, write_docs=write_docs)
+    return results
+
+
+ISSUE_12_NOTES = """\
+Scenarios 9–14 (issue 12), default settings unless said:
+9 answers take 10 ms for 100 calls, then 1.5 s each for 200 more (distinct packages, 10 at a
+time); 10 every answer takes 3.2 s from the start (20 calls, 10 at a time); 11 50 fast
+lookups, then one package whose answers take 0.8 s; 12 one package's URLs answer 500 and it is
+asked again and again while 200 calls for 50 healthy packages arrive (10 every second, version
+lists never fresh, so each asks the index); 13 as scenario 2, but the 429s say `Retry-After: -5`,
+a date in 2015 or `soon, maybe`; 14 (core API only: the MCP targets speak stdio, `/healthz`
+belongs to the HTTP transport) 200 `service.health()` calls started over one second.
+"hedges/call" is hedged requests sent per call, "won" those that answered first."""
+
+
+def _text(results: dict[str, Any]) -> str:
+    """The fault-lab section of docs/benchmarks.md, from the results alone."""
+    lines = list(HEADER)
+    outage: list[str] = []
+    modes: list[str] = []
+    for name in SCENARIOS:
+        for mode in MODES:
+            found = sorted(
+                (int(key[len(name) + 2 :].split(")")[0]), runs)
+                for key, runs in results["scenarios"].items()
+                if key.startswith(f"{name} (") and key.endswith(f"[{mode}]")
+            )
+            for calls, runs in found:
+                modes += [] if mode in modes else [mode]
                 lines.append(_row(mode, name, calls, runs))
-                print(lines[-1], flush=True)
                 if name.startswith("3."):
                     outage.append(_outage_line(mode, runs))
-    text = "\n".join(
+    peer = " (the peer: seed 1)" if "peer" in modes else ""
+    return "\n".join(
         [
-            f"Seeds {[1] if quick else [1, 2, 3]} (the peer: seed 1), median (min–max).",
+            f"Seeds {results.get('seeds', [1, 2, 3])}{peer}, median (min–max).",
             "",
             *lines,
+            "",
+            ISSUE_12_NOTES,
+            "",
+            *[f"Note: {note}" for note in results.get("notes", [])],
+            *([""] if results.get("notes") else []),
+            "Issue 12's targets; a target is met when every run meets it:",
+            "",
+            *_issue12_text(results, [m for m in modes if m != "peer"]),
             "",
             *(
                 ["Outage (scenario 3), recovery period 15 s + up to 10% jitter:", "", *outage]
@@ -480,17 +947,31 @@ def run(*, quick: bool, write_docs: bool, peer_command: str | None = None) -> di
             ),
         ]
     )
-    print(text)
-    _publish("faultlab", results, text, quick=quick, write_docs=write_docs)
-    return results
+
+
+def rewrite_docs() -> None:
+    """Rewrite the fault-lab section of docs/benchmarks.md from benchmarks/results/faultlab.json."""
+    import json
+
+    from ._harness import RESULTS
+
+    results = json.loads((RESULTS / "faultlab.json").read_text("utf-8"))
+    _publish("faultlab", results, _text(results), quick=False, write_docs=True, save_json=False)
 
 
 def _publish(
-    name: str, results: dict[str, Any], text: str, *, quick: bool, write_docs: bool
+    name: str,
+    results: dict[str, Any],
+    text: str,
+    *,
+    quick: bool,
+    write_docs: bool,
+    save_json: bool = True,
 ) -> None:
     if quick:
         return
-    save(name, results)
+    if save_json:
+        save(name, results)
     if write_docs:
         write_docs_section(
             name,
@@ -536,3 +1017,7 @@ def run_startup(
     print(text)
     _publish("startup", results, text, quick=quick, write_docs=write_docs)
     return results
+
+
+if __name__ == "__main__":  # python -m benchmarks.faultlab: redraw the section from the JSON
+    rewrite_docs()
