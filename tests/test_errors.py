@@ -15,6 +15,7 @@ from autodocs_core.errors import (
     AutodocsError,
     CircuitOpenError,
     DeadlineExceeded,
+    EstimateTimeout,
     MalformedResponse,
     NotFoundError,
     PackageNotFoundError,
@@ -45,6 +46,7 @@ EXAMPLES: list[AutodocsError] = [
     VersionNotFoundError("httpx", ">=99", nearest=["0.28.1", "0.28.0"]),
     errors.UpstreamError("x"),
     UpstreamTimeout("slow"),
+    EstimateTimeout("slow for the estimate"),
     UpstreamNetworkError("reset"),
     UpstreamConnectError("refused", details={"reason": "refused"}),
     TLSError("bad cert"),
@@ -61,10 +63,16 @@ EXAMPLES: list[AutodocsError] = [
 
 
 def test_every_error_class_has_an_example_and_a_unique_code() -> None:
-    """Each class in errors.py appears above, and error_type codes are unique."""
+    """Each class in errors.py appears above, and error_type codes are unique.
+
+    EstimateTimeout deliberately keeps its parent's code: clients see a timeout either way; only
+    the breaker tells them apart.
+    """
     assert {type(e) for e in EXAMPLES} == set(ALL_ERRORS) - {AutodocsError}
-    codes = [cls.error_type for cls in ALL_ERRORS]
+    codes = [cls.error_type for cls in ALL_ERRORS if cls is not EstimateTimeout]
     assert len(codes) == len(set(codes))
+    assert EstimateTimeout.error_type == UpstreamTimeout.error_type
+    assert EstimateTimeout.breaker_outcome == "ignore" != UpstreamTimeout.breaker_outcome
 
 
 @pytest.mark.parametrize("error", EXAMPLES, ids=lambda e: e.error_type)
@@ -83,6 +91,7 @@ def test_retryability_follows_the_documented_table() -> None:
     assert retryable == {
         errors.UpstreamError,
         UpstreamTimeout,
+        EstimateTimeout,
         UpstreamNetworkError,
         UpstreamConnectError,
         RateLimited,

@@ -15,6 +15,7 @@ the upstream's health (``breaker_outcome``: ``"failure"``, ``"success"`` or ``"i
     │   └── VersionNotFoundError     version_not_found        no         success
     ├── UpstreamError                upstream_error           yes        failure
     │   ├── UpstreamTimeout          timeout                  yes        failure
+    │   │   └── EstimateTimeout      timeout                  yes        ignore
     │   ├── UpstreamNetworkError     network_error            yes        failure
     │   │   └── UpstreamConnectError connect_error            yes        failure
     │   ├── TLSError                 tls_error                no         ignore
@@ -66,6 +67,7 @@ __all__ = [
     "UpstreamNetworkError",
     "UpstreamServerError",
     "UpstreamTimeout",
+    "EstimateTimeout",
     "VersionNotFoundError",
     "redact_fragment",
     "redact_text",
@@ -441,6 +443,21 @@ class UpstreamTimeout(UpstreamError):
         "The index is slow or not answering; try again shortly.",
         "If you are behind a proxy, check that it forwards requests to the index.",
     )
+
+
+class EstimateTimeout(UpstreamTimeout):
+    """No answer within the *adaptive* estimate, which was still below the configured ceiling.
+
+    Evidence that the estimate is too low (it doubles, RFC 6298 §5.5), not that the upstream is
+    down: retried like any timeout, but not counted by the circuit breaker. A timeout at the
+    ceiling (``AUTODOCS_READ_TIMEOUT``) is an :class:`UpstreamTimeout` and counts. Without
+    this, an index that is slow from the start (every answer 3.2 s) opened the host breaker
+    while the estimate climbed (1 s, 2 s, 4 s) whenever five calls or more ran at once.
+
+    .. versionadded:: 0.2.0
+    """
+
+    breaker_outcome: ClassVar[BreakerOutcome] = "ignore"
 
 
 class UpstreamNetworkError(UpstreamError):

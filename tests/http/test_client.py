@@ -251,3 +251,27 @@ class TestTranslationAtTheEdge:
                 await http.get("https://index.example/pypi/x/json")
         assert info.value.error_type == error_type
         assert info.value.__cause__ is raised
+
+
+async def test_a_timeout_below_the_ceiling_is_not_counted_by_the_breaker() -> None:
+    """Below the ceiling a timeout is EstimateTimeout (breaker ignores it); at it, it counts."""
+    from autodocs_core.errors import EstimateTimeout, UpstreamTimeout
+    from autodocs_core.http import HttpClient, HttpConfig
+    from autodocs_core.resilience import AdaptiveTimeout, default_outcome
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no headers", request=request)
+
+    transport = httpx.MockTransport(hang)
+    estimate = HttpConfig(
+        read_timeout=10.0, header_timeout=AdaptiveTimeout(initial=1.0, minimum=0.5, maximum=10.0)
+    )
+    async with HttpClient(estimate, transport=transport) as http:
+        with pytest.raises(EstimateTimeout) as below:
+            await http.get("https://index.example/pypi/x/json")
+    ceiling = HttpConfig(read_timeout=10.0, header_timeout=None)
+    async with HttpClient(ceiling, transport=transport) as http:
+        with pytest.raises(UpstreamTimeout) as at:
+            await http.get("https://index.example/pypi/x/json")
+    assert default_outcome(below.value) == "ignore"
+    assert type(at.value) is UpstreamTimeout and default_outcome(at.value) == "failure"

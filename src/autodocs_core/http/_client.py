@@ -21,6 +21,7 @@ import httpx
 
 from ..errors import (
     ConfigError,
+    EstimateTimeout,
     MalformedResponse,
     ResponseTooLarge,
     UpstreamClientError,
@@ -450,6 +451,10 @@ class HttpClient:
                 error = _translate(exc)
                 if isinstance(error, UpstreamTimeout):
                     error.details.update(phase="headers", timeout_seconds=read)
+                    if read < ceiling:  # only our estimate expired: see EstimateTimeout
+                        error = EstimateTimeout(
+                            error.message, details=error.details, suggestions=error.suggestions
+                        )
                 raise error from exc
             except (httpx.HTTPError, OSError) as exc:  # OS errors a transport let through
                 raise _translate(exc) from exc
