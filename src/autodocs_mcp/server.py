@@ -28,9 +28,11 @@ from pydantic import Field, ValidationError
 
 from autodocs_core.config import Settings
 from autodocs_core.deps import check_scan_root
+from autodocs_core.docs import DEFAULT_MAX_TOKENS, MAX_TOKENS, MIN_TOKENS
 from autodocs_core.errors import AutodocsError, InternalError, InvalidInputError
+from autodocs_core.pypi import MAX_CONSTRAINT_LENGTH, MAX_NAME_LENGTH
 from autodocs_core.resilience import FetchProgress
-from autodocs_core.service import DocsService
+from autodocs_core.service import MAX_QUERY_LENGTH, MAX_SYMBOL_LENGTH, DocsService
 
 from ._errors import error_result, payload_text
 from ._format import (
@@ -59,17 +61,25 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 PackageName = Annotated[
-    str, Field(min_length=1, max_length=130, description="Distribution name, e.g. 'httpx'.")
+    str,
+    Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Distribution name, e.g. 'httpx'."),
 ]
 Constraint = Annotated[
     str | None,
     Field(
-        default=None, max_length=200, description="PEP 440 specifier or version; omit for latest."
+        default=None,
+        max_length=MAX_CONSTRAINT_LENGTH,
+        description="PEP 440 specifier or version; omit for latest.",
     ),
 ]
 MaxTokens = Annotated[
     int | None,
-    Field(default=None, ge=200, le=200_000, description="Answer budget in tokens (default 8000)."),
+    Field(
+        default=None,
+        ge=MIN_TOKENS,
+        le=MAX_TOKENS,
+        description=f"Answer budget in tokens (default {DEFAULT_MAX_TOKENS}).",
+    ),
 ]
 
 
@@ -355,7 +365,11 @@ def build_server(
         version_constraint: Constraint = None,
         query: Annotated[
             str | None,
-            Field(default=None, max_length=500, description="Topic to prefer, e.g. 'timeouts'."),
+            Field(
+                default=None,
+                max_length=MAX_QUERY_LENGTH,
+                description="Topic to prefer, e.g. 'timeouts'.",
+            ),
         ] = None,
         max_tokens: MaxTokens = None,
     ) -> DocsOut:
@@ -376,13 +390,15 @@ def build_server(
             str | None,
             Field(
                 default=None,
-                max_length=300,
+                max_length=MAX_SYMBOL_LENGTH,
                 description="Dotted path to look up, e.g. 'httpx.Client.get'.",
             ),
         ] = None,
         query: Annotated[
             str | None,
-            Field(default=None, max_length=500, description="What to search the API for."),
+            Field(
+                default=None, max_length=MAX_QUERY_LENGTH, description="What to search the API for."
+            ),
         ] = None,
         max_tokens: MaxTokens = None,
     ) -> ApiOut:
@@ -533,7 +549,7 @@ def _operator_tools(server: AutodocsServer, holder: _ServiceHolder) -> None:
             str | None,
             Field(
                 default=None,
-                max_length=130,
+                max_length=MAX_NAME_LENGTH,
                 description="Package to drop from the cache; omit to drop everything.",
             ),
         ] = None,

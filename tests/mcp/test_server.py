@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("mcp")
 
 from autodocs_core.config import Settings
+from autodocs_core.pypi import MAX_NAME_LENGTH
 from autodocs_core.service import DocsService
 from autodocs_core.testing import FakeClock, Fault, FaultIndex, FaultPlan
 from autodocs_mcp.server import build_server
@@ -74,7 +75,7 @@ async def test_tools_are_listed_with_schemas_and_truthful_annotations(
     assert tools["refresh_cache"].annotations.read_only_hint is False
     assert tools["refresh_cache"].annotations.destructive_hint is False
     props = tools["get_package_docs"].input_schema["properties"]
-    assert props["package_name"]["maxLength"] == 130
+    assert props["package_name"]["maxLength"] == MAX_NAME_LENGTH  # the core's limit, not a copy
     assert props["max_tokens"]["maximum"] == 200_000
     assert props["max_tokens"]["type"] == ["integer", "null"]
 

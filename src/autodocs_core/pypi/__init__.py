@@ -13,12 +13,14 @@ from ._models import Release as Release
 from ._models import Resolution as Resolution
 from ._names import MAX_NAME_LENGTH as MAX_NAME_LENGTH
 from ._names import normalize_name as normalize_name
+from ._versions import MAX_CONSTRAINT_LENGTH as MAX_CONSTRAINT_LENGTH
 from ._versions import parse_constraint as parse_constraint
 from ._versions import resolve_version as resolve_version
 
 __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_INDEX_URL",
+    "MAX_CONSTRAINT_LENGTH",
     "MAX_NAME_LENGTH",
     "IndexClient",
     "IndexConfig",
