@@ -27,7 +27,6 @@ import anyio
 import attrs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -402,7 +401,7 @@ def add_probe_routes(server: AutodocsServer, *, token: str | None = None) -> Non
         )
 
     for path, endpoint in (("/healthz", healthz), ("/readyz", readyz), ("/metrics", metrics)):
-        server._custom_starlette_routes.append(Route(path, endpoint=endpoint, methods=["GET"]))
+        server.custom_route(path, methods=["GET"])(endpoint)  # the SDK's public route API
 
 
 def _public_health(report: dict[str, Any]) -> dict[str, Any]:
