@@ -110,6 +110,12 @@ def to_zip64(data: bytes) -> bytes:
     classic end record's fields all say "see zip64".
     """
     eocd = data.rindex(b"PK\x05\x06")
+    # The comment may hold the signature too: the real record is the one whose comment ends
+    # the file.
+    while eocd + 22 > len(data) or eocd + 22 + struct.unpack_from("<H", data, eocd + 20)[0] != len(
+        data
+    ):
+        eocd = data.rindex(b"PK\x05\x06", 0, eocd)
     _d, _cd, _n1, entries, cd_size, cd_offset, _c = struct.unpack_from("<HHHHIIH", data, eocd + 4)
     pos, out_cd = cd_offset, bytearray()
     for _ in range(entries):

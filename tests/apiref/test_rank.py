@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodocs_core.apiref import ApiEntry, Parameter, _rank
+from autodocs_core.apiref import ApiEntry, ApiIndex, Parameter, _rank
 from autodocs_core.apiref._rank import (
     MAX_QUERY_CHARS,
     code_names,
@@ -263,3 +263,18 @@ def test_code_names() -> None:
     text = "Prose Mentions Here\n```python\nimport httpx\nr = httpx.get(url)\n```\n>>> c.close()\n"
     names = code_names(text)
     assert {"httpx", "get", "url", "close"} <= names and "Prose" not in names
+
+
+@given(index=api_indexes(), query=st.text(max_size=60))
+def test_pre_tokenised_terms_rank_exactly_like_tokenising(index: ApiIndex, query: str) -> None:
+    """An index whose docstrings were pre-tokenised for the cache ranks exactly the same."""
+    from autodocs_core.apiref import with_search_terms
+
+    q = parse_query(query or None)
+    before = [(s.entry.path, s.score, s.exact) for s in rank_entries(index, q)]
+    stored = with_search_terms(index)
+    after = [(s.entry.path, s.score, s.exact) for s in rank_entries(stored, q)]
+    assert after == before
+    assert all(
+        frozenset(e.terms) == _rank.stems_of(e.docstring or "", limit=2000) for e in stored.entries
+    )

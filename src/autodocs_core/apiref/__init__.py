@@ -36,6 +36,7 @@ from ._rank import find_missing as find_missing
 from ._rank import parse_query as parse_query
 from ._rank import rank_entries as rank_entries
 from ._rank import resolve as resolve
+from ._rank import with_search_terms as with_search_terms
 from ._reader import ApiReader as ApiReader
 from ._zip import DEFAULT_LIMITS as DEFAULT_LIMITS
 from ._zip import ArchiveLimits as ArchiveLimits
@@ -94,6 +95,7 @@ __all__ = [
     "parse_query",
     "rank_entries",
     "resolve",
+    "with_search_terms",
     # the whole read
     "ApiReader",
 ]

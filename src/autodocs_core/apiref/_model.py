@@ -94,6 +94,9 @@ class ApiEntry:
         deprecated: Whether it is marked deprecated (decorator or docstring).
         aliases: Other public paths it is re-exported under.
         decorators: Decorators as written (``property``, ``classmethod``, ...), trimmed.
+        terms: The docstring's search terms, pre-tokenised (stems, sorted) when the index is
+            cached, so a reference read back from the cache ranks without re-tokenising; empty
+            means "not computed" (the ranker tokenises the docstring itself).
 
     .. versionadded:: 0.2.0
     """
@@ -114,6 +117,7 @@ class ApiEntry:
     deprecated: bool = False
     aliases: tuple[str, ...] = ()
     decorators: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

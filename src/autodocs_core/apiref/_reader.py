@@ -24,6 +24,7 @@ from ..resilience import SYSTEM_CLOCK, Clock, Deadline, SingleFlight
 from ._archive import ArchiveContents, RangeFetcher, read_archive
 from ._artifact import choose_artifact
 from ._model import ApiIndex, Artifact
+from ._rank import with_search_terms
 from ._zip import DEFAULT_LIMITS, ArchiveLimits
 
 __all__ = ["ApiReader"]
@@ -216,14 +217,16 @@ class ApiReader:
         focus = wanted if wanted and code_files > LARGE_PACKAGE_MODULES else None
         try:
             index = await anyio.to_thread.run_sync(
-                lambda: extract_api(
-                    name,
-                    version,
-                    artifact,
-                    contents.members,
-                    wanted=focus,
-                    should_stop=should_stop,
-                    stub_source=stub_source,
+                lambda: with_search_terms(  # pre-tokenised once, stored with the reference
+                    extract_api(
+                        name,
+                        version,
+                        artifact,
+                        contents.members,
+                        wanted=focus,
+                        should_stop=should_stop,
+                        stub_source=stub_source,
+                    )
                 )
             )
         finally:
