@@ -581,7 +581,7 @@ def run(
     print(text)
     results = {
         "machine": machine(),
-        "versions": versions("autodocs", "httpx", "anyio", "mcp"),
+        "versions": versions("autodocs-mcp-server", "httpx", "anyio", "mcp"),
         "target": target,
         "mode": "record" if record else "replay",
         "budget": BUDGET,

@@ -986,7 +986,7 @@ def _publish(
 def _header(peer_command: str | None) -> dict[str, Any]:
     results: dict[str, Any] = {
         "machine": machine(),
-        "versions": versions("autodocs", "httpx", "anyio", "mcp"),
+        "versions": versions("autodocs-mcp-server", "httpx", "anyio", "mcp"),
     }
     if peer_command:
         results["versions"]["autodoc-mcp"] = peer_version(peer_command)
