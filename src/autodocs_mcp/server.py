@@ -114,7 +114,11 @@ class _ServiceHolder:
 
 
 class AutodocsServer(MCPServer[Any]):
-    """MCPServer that rejects unknown arguments and reports every failure as an error payload."""
+    """MCPServer that rejects unknown arguments and reports every failure as an error payload.
+
+    ``call_tool`` is the one error translator: a tool raises, and an :class:`AutodocsError`
+    becomes its payload, anything else a generic ``internal_error`` (details in the log only).
+    """
 
     holder: _ServiceHolder
 
@@ -374,12 +378,9 @@ def build_server(
         max_tokens: MaxTokens = None,
     ) -> DocsOut:
         """README and metadata of one exact version; with a query, also its API from the wheel."""
-        try:
-            answer = await holder.get().get_docs(
-                package_name, version_constraint, query=query, max_tokens=max_tokens
-            )
-        except AutodocsError as exc:
-            return cast(DocsOut, error_result(exc))
+        answer = await holder.get().get_docs(
+            package_name, version_constraint, query=query, max_tokens=max_tokens
+        )
         return cast(DocsOut, _result(docs_out(answer), answer.documentation))
 
     @server.tool(annotations=READ_ONLY)
@@ -403,16 +404,13 @@ def build_server(
         max_tokens: MaxTokens = None,
     ) -> ApiOut:
         """Signatures and docstrings of one exact version, from its wheel; names what it lacks."""
-        try:
-            answer = await holder.get().get_api_reference(
-                package_name,
-                version_constraint,
-                symbol=symbol,
-                query=query,
-                max_tokens=max_tokens,
-            )
-        except AutodocsError as exc:
-            return cast(ApiOut, error_result(exc))
+        answer = await holder.get().get_api_reference(
+            package_name,
+            version_constraint,
+            symbol=symbol,
+            query=query,
+            max_tokens=max_tokens,
+        )
         return cast(ApiOut, _result(api_out(answer), answer.documentation))
 
     @server.tool(annotations=READ_ONLY)
@@ -431,16 +429,13 @@ def build_server(
     ) -> ContextOut:
         """A package's docs plus summaries of its runtime dependencies, in one budget."""
         scope = context_scope if include_dependencies else "primary-only"
-        try:
-            answer = await holder.get().get_docs_with_context(
-                package_name,
-                version_constraint,
-                scope=scope,
-                max_dependencies=max_dependencies,
-                max_tokens=max_tokens,
-            )
-        except AutodocsError as exc:
-            return cast(ContextOut, error_result(exc))
+        answer = await holder.get().get_docs_with_context(
+            package_name,
+            version_constraint,
+            scope=scope,
+            max_dependencies=max_dependencies,
+            max_tokens=max_tokens,
+        )
         return cast(ContextOut, _result(context_out(answer), answer.documentation))
 
     @server.tool(annotations=READ_ONLY)
@@ -475,17 +470,14 @@ def build_server(
                 async for p in recv:
                     await ctx.report_progress(p.done, p.total, f"{p.done}/{p.total} packages")
 
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(forward)
-                async with send:
-                    result = await holder.get().get_many(
-                        items,
-                        max_tokens_per_package=max_tokens_per_package,
-                        on_progress=send.send_nowait,
-                    )
-        except AutodocsError as exc:
-            return cast(ManyOut, error_result(exc))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(forward)
+            async with send:
+                result = await holder.get().get_many(
+                    items,
+                    max_tokens_per_package=max_tokens_per_package,
+                    on_progress=send.send_nowait,
+                )
         out = many_out(result)
         text = "\n\n---\n\n".join(a.documentation for a in result.succeeded)
         if result.failed:
@@ -506,17 +498,14 @@ def build_server(
         ] = None,
     ) -> ScanOut:
         """List a project's declared dependencies (pyproject, requirements, lock files)."""
-        try:
-            given = None
-            if project_path:
-                given = await anyio.to_thread.run_sync(lambda: Path(project_path).expanduser())
-            offered = _offers_roots(ctx)
-            root, target = await anyio.to_thread.run_sync(
-                lambda: _scan_root(offered, roots, given, allow_broad=allow_broad_roots)
-            )
-            result = await holder.get().scan(target, root=root)
-        except AutodocsError as exc:
-            return cast(ScanOut, error_result(exc))
+        given = None
+        if project_path:
+            given = await anyio.to_thread.run_sync(lambda: Path(project_path).expanduser())
+        offered = _offers_roots(ctx)
+        root, target = await anyio.to_thread.run_sync(
+            lambda: _scan_root(offered, roots, given, allow_broad=allow_broad_roots)
+        )
+        result = await holder.get().scan(target, root=root)
         out = scan_out(result)
         lines = [
             f"{d.name}{d.constraint} ({d.group}, {d.source}:{d.line})" for d in result.succeeded
@@ -555,10 +544,7 @@ def _operator_tools(server: AutodocsServer, holder: _ServiceHolder) -> None:
         ] = None,
     ) -> RefreshOut:
         """Drop cached docs for one package (all versions) or for everything."""
-        try:
-            dropped = await holder.get().refresh(package_name)
-        except AutodocsError as exc:
-            return cast(RefreshOut, error_result(exc))
+        dropped = await holder.get().refresh(package_name)
         out = RefreshOut(package_name=package_name, entries_removed=dropped)
         return cast(RefreshOut, _result(out, f"Removed {dropped} cache entries."))
 
