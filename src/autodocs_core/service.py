@@ -427,9 +427,13 @@ class DocsService:
         api: ApiIndex | None = None,
     ) -> DocsAnswer:
         docs = found.docs
-        shown = attrs.evolve(docs, constraint=constraint)
         rendered = render_docs(
-            shown, query=query, max_tokens=budget, stale_age=found.stale_age, api=api
+            docs,
+            constraint=constraint,
+            query=query,
+            max_tokens=budget,
+            stale_age=found.stale_age,
+            api=api,
         )
         return DocsAnswer(
             package_name=docs.name,

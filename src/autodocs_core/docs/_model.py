@@ -18,7 +18,6 @@ class PackageDocs:
     Attributes:
         name: Normalised package name.
         version: The exact resolved version.
-        constraint: The constraint it was resolved from (``None`` for "latest").
         fetched_at: When it was read from the index (UTC).
         summary: One-line summary.
         requires_python: ``Requires-Python``.
@@ -35,7 +34,6 @@ class PackageDocs:
 
     name: str
     version: str
-    constraint: str | None
     fetched_at: dt.datetime
     summary: str | None = None
     requires_python: str | None = None
@@ -55,7 +53,6 @@ class PackageDocs:
         return cls(
             name=meta.name,
             version=meta.version,
-            constraint=resolution.constraint,
             fetched_at=fetched_at,
             summary=meta.summary,
             requires_python=meta.requires_python,

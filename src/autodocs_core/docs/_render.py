@@ -109,13 +109,17 @@ def _one_line(value: str, limit: int = 300) -> str:
 
 
 def _header(
-    docs: PackageDocs, stale_age: float | None, api: ApiIndex | None = None, budget: int = 0
+    docs: PackageDocs,
+    constraint: str | None,
+    stale_age: float | None,
+    api: ApiIndex | None = None,
+    budget: int = 0,
 ) -> str:
     name = _SAFE_TOKEN.sub("", docs.name)[:128]
     version = _SAFE_TOKEN.sub("", docs.version)[:64]
     resolved = (
-        f"resolved from `{_one_line(docs.constraint, 200).replace('`', '')}`"
-        if docs.constraint
+        f"resolved from `{_one_line(constraint, 200).replace('`', '')}`"
+        if constraint
         else "the latest release"
     )
     lines = [
@@ -235,6 +239,7 @@ def _cut_lines(text: str, budget: int) -> tuple[str, int]:
 def render_docs(
     docs: PackageDocs,
     *,
+    constraint: str | None = None,
     query: str | None = None,
     max_tokens: int | None = None,
     stale_age: float | None = None,
@@ -250,6 +255,7 @@ def render_docs(
 
     Args:
         docs: The package version's documentation.
+        constraint: The version constraint asked for (shown in the header; ``None``: latest).
         query: Words to rank the description's sections by (installation, an API name, ...).
         max_tokens: The budget (``MIN_TOKENS``..``MAX_TOKENS``; default ``DEFAULT_MAX_TOKENS``).
         stale_age: Seconds since the cached copy was fetched, when serving it stale.
@@ -263,11 +269,13 @@ def render_docs(
     .. versionchanged:: 0.2.0
        The *api* argument; the metadata names extras once instead of listing their
        requirements.
+    .. versionchanged:: 0.2.0
+       The *constraint* argument (``PackageDocs`` no longer carries the request's constraint).
     """
     budget = check_budget(max_tokens)
     if api is not None:
-        return _render_combined(docs, api, query, budget, stale_age, nonce)
-    header = _header(docs, stale_age)
+        return _render_combined(docs, constraint, api, query, budget, stale_age, nonce)
+    header = _header(docs, constraint, stale_age)
     header_cost = count_tokens(header)
     meta = _metadata_block(docs)
     prepared = _prepare(docs.description or "", docs.description_content_type)
@@ -748,6 +756,7 @@ def _section_score(section: Section, query: Query, stems: frozenset[str]) -> flo
 
 def _render_combined(
     docs: PackageDocs,
+    constraint: str | None,
     api: ApiIndex,
     query: str | None,
     budget: int,
@@ -756,7 +765,7 @@ def _render_combined(
 ) -> Rendered:
     """``render_docs`` with an API index: sections and entries ranked in one list."""
     nonce = nonce or secrets.token_hex(4)
-    header = _header(docs, stale_age, api, budget)
+    header = _header(docs, constraint, stale_age, api, budget)
     meta = _metadata_block(docs)
     prepared = _prepare(docs.description or "", docs.description_content_type)
     sections = [sec for sec, _ in prepared]
