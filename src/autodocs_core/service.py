@@ -600,8 +600,15 @@ class DocsService:
     # -- cache -------------------------------------------------------------------------------
 
     async def refresh(self, name: str | None = None) -> int:
-        """Drop the cached data of *name* (every version), or of everything; return the count."""
-        return await self.cache.refresh(self.lookup.normalize(name) if name is not None else None)
+        """Drop the cached data of *name* (every version), or of everything; return the count.
+
+        With a fleet's shared tier, *name*'s version list is dropped there too, so the next
+        call asks the index (documentation of an exact version never changes and stays shared).
+        """
+        normal = self.lookup.normalize(name) if name is not None else None
+        if normal is not None and self.lookup.shared is not None:
+            await self.lookup.shared.put(self.cache.shared_key("project", normal), b"", 0)
+        return await self.cache.refresh(normal)
 
     async def cache_stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and cache health."""

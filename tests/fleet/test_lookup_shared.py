@@ -135,6 +135,19 @@ class TestOneSharedState:
             assert index.count() == before + 1  # one brief attempt, then the stale copy
             assert any("could not be reached" in w for w in found.warnings)
 
+    async def test_refresh_drops_the_shared_version_list(self, projects: dict[str, Any]) -> None:
+        """After refresh(name), the next call asks the index, not the shared tier."""
+        state = LocalState()
+        async with FaultIndex(projects) as index:
+            settings = Settings(index_url=index.url)
+            async with DocsService(settings, store=None, shared=state) as service:
+                await service.get_docs("attrs")
+                assert await state.get(service.cache.shared_key("project", "attrs"))
+                await service.refresh("attrs")
+                assert await state.get(service.cache.shared_key("project", "attrs")) is None
+                await service.get_docs("attrs")
+            assert index.paths() == {LIST: 2}
+
     async def test_corrupt_shared_values_are_a_miss_and_are_replaced(
         self, projects: dict[str, Any]
     ) -> None:
