@@ -148,6 +148,37 @@ class TestOneSharedState:
                 await service.get_docs("attrs")
             assert index.paths() == {LIST: 2}
 
+    async def test_a_cancelled_leader_still_fetches_for_the_other_replica(
+        self, projects: dict[str, Any]
+    ) -> None:
+        """A's caller is cancelled mid-fetch; B, waiting on A's lease, gets the value: 1 request."""
+        state = LocalState()
+        plan = FaultPlan(script=[Fault("slow", delay=0.3)], match=lambda path: path == DOCS)
+        async with (
+            FaultIndex(projects, plan=plan, per_version_json=True) as index,
+            replicas(index, state, state) as (a, b),
+        ):
+            got: list[str] = []
+            async with anyio.create_task_group() as tg:
+                leader = anyio.CancelScope()
+
+                async def lead() -> None:
+                    with leader:
+                        await a.lookup.find("attrs", "<26")
+
+                async def follow() -> None:
+                    await index.wait_for_requests(2)  # A holds the lease, its request is out
+                    leader.cancel()  # A's caller goes away; its fetch does not
+                    await _append(got, b.lookup.find("attrs", "<26"))
+
+                tg.start_soon(lead)
+                tg.start_soon(follow)
+            assert leader.cancel_called
+            assert got == [OLD]
+            assert index.paths() == {LIST: 1, DOCS: 1}
+            assert a.lookup.coalescer is not None and b.lookup.coalescer is not None
+            assert b.lookup.coalescer.statistics().waited == 1
+
     async def test_corrupt_shared_values_are_a_miss_and_are_replaced(
         self, projects: dict[str, Any]
     ) -> None:
@@ -178,6 +209,10 @@ def _project(projects: dict[str, Any]) -> Any:
     from autodocs_core.pypi._parse import project_from_json
 
     return project_from_json("attrs", projects["attrs"], url="https://example.test/pypi/attrs")
+
+
+async def _append(out: list[str], found: Awaitable[Any]) -> None:
+    out.append((await found).docs.version)
 
 
 class _Shifted:
