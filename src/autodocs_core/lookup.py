@@ -13,17 +13,25 @@
 
 The API reference of a found version follows the same policy (:meth:`Lookup.api_index`).
 
+With a fleet's shared state (``shared=``, see ``docs/scale-out.md``), a **shared tier** sits
+between the local tiers and the index, and each upstream fetch (a version list, the
+documentation of a version, an API reference) is coalesced across replicas: the local single
+flight first, then a lease (:class:`~autodocs_core.fleet.Coalescer`). A local hit never asks the
+shared tier; a shared hit is kept locally, so the next one costs no shared call either.
+
 .. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
 from .apiref import ApiIndex, ApiReader
-from .cache import DocsCache
+from .cache import Cached, DocsCache
 from .docs import PackageDocs
 from .errors import (
     CacheError,
@@ -32,6 +40,7 @@ from .errors import (
     RetryBudgetExhausted,
     UpstreamError,
 )
+from .fleet import Coalescer, SharedState
 from .pypi import (
     DEFAULT_DEADLINE,
     IndexClient,
@@ -42,10 +51,31 @@ from .pypi import (
 )
 from .resilience import SYSTEM_CLOCK, Clock, Deadline, RetryPolicy, SingleFlight
 
-__all__ = ["STALE_REFRESH_SECONDS", "Found", "Lookup", "split_extras"]
+__all__ = [
+    "SHARED_DOCS_TTL",
+    "SHARED_STALE_SECONDS",
+    "STALE_REFRESH_SECONDS",
+    "Found",
+    "Lookup",
+    "split_extras",
+]
 
 STALE_REFRESH_SECONDS = 3.0
 """Time allowed to refresh an expired version list when a stale copy can be served instead."""
+
+SHARED_DOCS_TTL = 30 * 86400.0
+"""Seconds the documentation or API reference of an exact version stays in the shared tier.
+
+They never change; the TTL only lets entries nobody asks for leave a server without an
+eviction policy. Each replica keeps its own copy without expiry once read.
+"""
+
+SHARED_STALE_SECONDS = 7 * 86400.0
+"""Seconds a version list stays in the shared tier (its stale window).
+
+It is served as fresh while younger than the cache's ``versions_ttl``, and after that only as a
+stale copy while the index cannot be reached.
+"""
 
 # Failures that mean "the index cannot be reached right now" (serve a cached copy if any).
 _UNREACHABLE = (UpstreamError, CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted)
@@ -96,6 +126,15 @@ def _exact_pin(constraint: str | None) -> str | None:
     return None
 
 
+class _NotShared(Exception):
+    """Carries a fetched value that must not be shared (a partial API reference) to its caller."""
+
+    def __init__(self, value: Any, owner: object) -> None:
+        super().__init__("not shared")
+        self.value = value
+        self.owner = owner
+
+
 def _offline_miss(name: str, version: str | None) -> CacheError:
     what = f"{name} {version}" if version else name
     return CacheError(
@@ -117,6 +156,11 @@ class Lookup:
         deadline: Seconds allowed for one lookup, retries included.
         offline: Never contact the index; a miss is a :class:`~autodocs_core.errors.CacheError`.
         clock: Time source.
+        shared: A fleet's shared state: the shared tier and cross-replica single flight
+            (``None``: this process only, no shared call at all).
+
+    Attributes:
+        coalescer: The cross-replica single flight over *shared* (``None`` without it).
 
     .. versionadded:: 0.2.0
     """
@@ -130,6 +174,7 @@ class Lookup:
         deadline: float = DEFAULT_DEADLINE,
         offline: bool = False,
         clock: Clock = SYSTEM_CLOCK,
+        shared: SharedState | None = None,
     ) -> None:
         self.cache = cache
         self.index = index
@@ -139,6 +184,8 @@ class Lookup:
         self.clock = clock
         self._flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...]]]
         self._flight = SingleFlight()
+        self.shared = shared
+        self.coalescer = Coalescer(shared, clock=clock) if shared is not None else None
 
     @staticmethod
     def normalize(name: str) -> str:
@@ -169,6 +216,8 @@ class Lookup:
         warnings: list[str] = []
         if pin is not None:
             cached = await self.cache.get_docs(normal, pin)
+            if cached is None and self.shared is not None and not self.offline:
+                cached = await self._shared_get("docs", normal, pin)
             if cached is not None:
                 return Found(cached.value, True, None, ())
         if deadline is None:
@@ -187,6 +236,10 @@ class Lookup:
         if self.offline:
             raise _offline_miss(normal, resolution.version)
         if stale_age is not None:
+            if self.shared is not None:
+                cached = await self._shared_get("docs", normal, resolution.version)
+                if cached is not None:
+                    return Found(cached.value, True, stale_age, tuple(warnings))
             raise CacheError(
                 f"The index cannot be reached and {normal} {resolution.version} is not cached",
                 details={"package_name": normal, "version": resolution.version},
@@ -194,16 +247,33 @@ class Lookup:
                     "Try again when the index is reachable, or ask for a version you read before.",
                 ),
             )
-        meta = await self.index.get_release(project, resolution.version, deadline=deadline)
-        fetched = dt.datetime.fromtimestamp(self.clock.wall(), dt.UTC)
-        docs = attrs.evolve(
-            PackageDocs.from_metadata(meta, resolution, fetched),
-            name=normal,
-            version=resolution.version,
-        )
-        if not await self.cache.put_docs(docs):
+
+        async def fetch() -> PackageDocs:
+            meta = await self.index.get_release(project, resolution.version, deadline=deadline)
+            fetched = dt.datetime.fromtimestamp(self.clock.wall(), dt.UTC)
+            return attrs.evolve(
+                PackageDocs.from_metadata(meta, resolution, fetched),
+                name=normal,
+                version=resolution.version,
+            )
+
+        if self.coalescer is None:
+            docs = await fetch()
+            fetched_here, persisted = True, await self.cache.put_docs(docs)
+        elif resolution.version == project.latest.version:
+            # The latest version's documentation comes with the version list: no request to
+            # coalesce. It is still shared, for pins and for stale lists elsewhere.
+            docs, fetched_here = await fetch(), True
+            persisted, data = await self.cache.put_shared("docs", normal, docs.version, docs)
+            key = self.cache.shared_key("docs", normal, docs.version)
+            await self.coalescer.state.put(key, data, SHARED_DOCS_TTL)
+        else:
+            docs, fetched_here, persisted = await self._through_shared(
+                "docs", normal, resolution.version, fetch, ttl=SHARED_DOCS_TTL, deadline=deadline
+            )
+        if not persisted:
             warnings.append("The disk cache is unavailable; this answer is cached in memory only.")
-        return Found(docs, False, None, tuple(warnings))
+        return Found(docs, not fetched_here, None, tuple(warnings))
 
     async def _project(
         self, name: str, deadline: Deadline
@@ -217,20 +287,55 @@ class Lookup:
             return cached.value, None, ()
         if cached is not None and self.cache.is_fresh(cached):
             return cached.value, None, ()
-        try:
-            if cached is None:
-                project = await self.index.get_project(name, deadline=deadline)
+        # A stale copy at hand: one attempt, briefly, then serve the copy rather than retry
+        # against an index that may be failing (and answer slowly).
+        refresh = Deadline.after(min(self.deadline_seconds, STALE_REFRESH_SECONDS), self.clock)
+        shared_stale: list[bytes] = []  # a stale copy seen in the shared tier, if any
+
+        async def fetch() -> ProjectIndex:
+            if cached is None and not shared_stale:
+                return await self.index.get_project(name, deadline=deadline)
+            if cached is None:  # the stale copy is the shared one: its refresh starts now
+                brief = Deadline.after(
+                    min(self.deadline_seconds, STALE_REFRESH_SECONDS), self.clock
+                )
             else:
-                # A stale copy is at hand: one attempt, briefly, then serve the copy rather
-                # than retry against an index that may be failing (and answer slowly).
-                project = await self.index.get_project(
+                brief = refresh
+            return await self.index.get_project(name, policy=RetryPolicy.never(), deadline=brief)
+
+        fresh_window = self.cache.versions_ttl
+
+        def fresh(data: bytes) -> bool:
+            stored_at = self.cache.shared_stored_at(data)
+            if stored_at is None:
+                return False  # unreadable: a miss; the fetched list replaces it
+            # A writer whose clock is ahead by less than the window still counts as fresh.
+            if abs(self.clock.wall() - stored_at) < fresh_window:
+                return True
+            shared_stale[:] = [data]
+            return False
+
+        persisted: bool | None = None
+        try:
+            if self.coalescer is None:
+                project = await fetch()
+            else:
+                project, _, persisted = await self._through_shared(
+                    "project",
                     name,
-                    policy=RetryPolicy.never(),
-                    deadline=Deadline.after(
-                        min(self.deadline_seconds, STALE_REFRESH_SECONDS), self.clock
-                    ),
+                    None,
+                    fetch,
+                    ttl=max(SHARED_STALE_SECONDS, fresh_window),
+                    deadline=refresh if cached is not None else deadline,
+                    accept=fresh,
                 )
         except _UNREACHABLE as exc:
+            if shared_stale:
+                stored_at = self.cache.shared_stored_at(shared_stale[-1]) or 0.0
+                if cached is None or stored_at > cached.stored_at:
+                    cached = (
+                        await self.cache.adopt("project", name, None, shared_stale[-1]) or cached
+                    )
             if cached is None:
                 exc.suggestions = (
                     f"No cached copy of '{name}' is available to serve while the index is "
@@ -243,9 +348,63 @@ class Lookup:
                 f"from {cached.age / 3600:.1f} h ago."
             )
             return cached.value, cached.age, tuple(warnings)
-        if not await self.cache.put_project(project):
+        if persisted is None:
+            persisted = await self.cache.put_project(project)
+        if not persisted:
             warnings.append("The disk cache is unavailable; working from memory only.")
         return project, None, tuple(warnings)
+
+    async def _shared_get(self, kind: str, name: str, version: str | None) -> Cached | None:
+        """One read of the shared tier; a hit is kept locally (next time: no shared call)."""
+        assert self.shared is not None
+        data = await self.shared.get(self.cache.shared_key(kind, name, version))
+        if data is None:
+            return None
+        return await self.cache.adopt(kind, name, version, data)
+
+    async def _through_shared(
+        self,
+        kind: str,
+        name: str,
+        version: str | None,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        ttl: float,
+        deadline: Deadline,
+        accept: Callable[[bytes], bool] | None = None,
+    ) -> tuple[Any, bool, bool]:
+        """Return *kind* content from the shared tier, another replica's fetch, or ``fetch()``.
+
+        The :class:`~autodocs_core.fleet.Coalescer` does the cross-replica single flight (its
+        leader's fetch is shielded from the first caller's cancellation); this keeps every
+        answer locally too.
+
+        Returns:
+            ``(value, fetched by this call, whether the persistent level took it)``.
+        """
+        assert self.coalescer is not None
+        cache, key = self.cache, self.cache.shared_key(kind, name, version)
+        mine: list[tuple[Any, bool]] = []
+
+        async def lead() -> bytes:
+            value = await fetch()
+            persisted, data = await cache.put_shared(kind, name, version, value)
+            mine.append((value, persisted))
+            return data
+
+        check = accept or (lambda data: cache.shared_stored_at(data) is not None)
+        data = await self.coalescer.do(
+            key, lead, ttl=ttl, deadline=max(0.0, deadline.remaining()), accept=check
+        )
+        if not mine:
+            adopted = await cache.adopt(kind, name, version, data)
+            if adopted is not None:
+                return adopted.value, False, True
+            # Its head was fine but the rest did not decode: a miss. Fetch here, and replace
+            # it for everyone.
+            await self.coalescer.state.put(key, await lead(), ttl)
+        value, persisted = mine[0]
+        return value, True, persisted
 
     async def api_index(
         self, found: Found, wanted: frozenset[str], deadline: Deadline
@@ -267,12 +426,38 @@ class Lookup:
         if self.offline:
             raise _offline_miss(name, version)
         if found.stale_age is not None:
+            if self.shared is not None:
+                cached = await self._shared_get("apiref", name, version)
+                if cached is not None:
+                    return cached.value, True
             raise CacheError(
                 f"The index cannot be reached and the API of {name} {version} is not cached",
                 details={"package_name": name, "version": version},
                 suggestions=("Try again when the index is reachable.",),
             )
-        api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
-        if not api.partial:
-            await self.cache.put("apiref", name, version, api)
-        return api, False
+        if self.coalescer is None:
+            api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
+            if not api.partial:
+                await self.cache.put("apiref", name, version, api)
+            return api, False
+        mine = object()
+
+        async def fetch() -> ApiIndex:
+            api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
+            if api.partial:  # it answers this caller's query only: neither cached nor shared
+                raise _NotShared(api, mine)
+            return api
+
+        try:
+            api, fetched_here, _ = await self._through_shared(
+                "apiref", name, version, fetch, ttl=SHARED_DOCS_TTL, deadline=deadline
+            )
+        except _NotShared as exc:
+            if exc.owner is mine:
+                return exc.value, False
+            # Another caller's partial read (it named other modules): read for this one.
+            api = await self.api.get_index(name, version, deadline=deadline, wanted=wanted)
+            if not api.partial:
+                await self.cache.put("apiref", name, version, api)
+            return api, False
+        return api, not fetched_here

@@ -36,6 +36,7 @@ from .context import (
 from .deps import Dependency, scan_dependencies
 from .docs import MIN_TOKENS, check_budget, render_api, render_docs
 from .errors import AutodocsError, InvalidInputError
+from .fleet import LocalState, SharedState, fleet_from_settings
 from .http import HttpClient
 from .lookup import Found, Lookup, split_extras
 from .observability import (
@@ -187,6 +188,9 @@ class ServiceParts:
         api: The API reader over *index*; also the index's metadata fallback.
         cache: The cache (memory, then the persistent store if any).
         lookup: Cache-aside, stale-on-outage and offline lookups over the four above.
+        shared: The fleet's shared state (``AUTODOCS_REDIS_URL``; a :class:`LocalState` when
+            unset). Its ``statistics()`` are what health and metrics report; with a Redis URL
+            it is also the lookup's shared tier and cross-replica single flight.
 
     .. versionadded:: 0.2.0
     """
@@ -196,6 +200,7 @@ class ServiceParts:
     api: ApiReader
     cache: DocsCache
     lookup: Lookup
+    shared: SharedState = attrs.field(factory=LocalState)
 
 
 def build_parts(
@@ -206,6 +211,7 @@ def build_parts(
     clock: Clock = SYSTEM_CLOCK,
     rng: random.Random | None = None,
     hooks: Hooks | None = None,
+    shared: SharedState | None = None,
 ) -> ServiceParts:
     """Wire the HTTP client, index client, API reader, cache and lookup from *settings*.
 
@@ -220,8 +226,17 @@ def build_parts(
         clock: Time source.
         rng: Randomness for jitter.
         hooks: Resilience events.
+        shared: The fleet's shared state (default: ``fleet_from_settings(settings)``). Unless
+            it is the default :class:`LocalState` of an unset ``AUTODOCS_REDIS_URL`` (one
+            process: no shared tier, not a single extra call), the lookup uses it as its shared
+            tier and cross-replica single flight.
+
+    Raises:
+        ConfigError: ``AUTODOCS_REDIS_URL`` is set and the ``redis`` extra is not installed.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.2.0
+       *shared*, and ``ServiceParts.shared``.
     """
     stores: dict[str, CacheStore] = {}
     if store is _DEFAULT:
@@ -248,6 +263,10 @@ def build_parts(
     index = IndexClient(http, settings.index_config(), clock=clock, rng=rng, hooks=hooks)
     api = ApiReader(index, clock=clock)
     index.metadata_fallback = api.read_metadata
+    tier: SharedState | None = shared
+    if shared is None:
+        shared = fleet_from_settings(settings, clock=clock)
+        tier = None if isinstance(shared, LocalState) else shared
     lookup = Lookup(
         cache=cache,
         index=index,
@@ -255,8 +274,9 @@ def build_parts(
         deadline=settings.deadline,
         offline=settings.offline,
         clock=clock,
+        shared=tier,
     )
-    return ServiceParts(http=http, index=index, api=api, cache=cache, lookup=lookup)
+    return ServiceParts(http=http, index=index, api=api, cache=cache, lookup=lookup, shared=shared)
 
 
 class DocsService:
@@ -272,6 +292,8 @@ class DocsService:
         clock: Time source.
         rng: Randomness for jitter.
         hooks: Resilience events.
+        shared: The fleet's shared state (default: from ``AUTODOCS_REDIS_URL``); see
+            :func:`build_parts`. The service warms it up on entry and closes it on exit.
 
     .. versionadded:: 0.1.0
     """
@@ -285,6 +307,7 @@ class DocsService:
         clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
         hooks: Hooks | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.from_env()
         self.clock = clock
@@ -297,19 +320,30 @@ class DocsService:
             clock=clock,
             rng=rng,
             hooks=Hooks.combine(hooks, self.metrics.resilience.hooks),
+            shared=shared,
         )
         self.http = parts.http
         self.index = parts.index
         self.api = parts.api
         self.cache = parts.cache
         self.lookup = parts.lookup
+        self.shared = parts.shared
 
     async def __aenter__(self) -> Self:
         await self.http.__aenter__()
+        # Connections and scripts now, within its own budget (2 s), rather than inside the
+        # per-operation budget of the first burst of calls. Only RedisState has it; it never
+        # raises (a Redis that is down only makes calls answer locally).
+        warm_up = getattr(self.shared, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.__aexit__(*exc_info)
+        try:
+            await self.http.__aexit__(*exc_info)
+        finally:
+            await self.shared.aclose()
 
     # -- documentation -----------------------------------------------------------------------
 
@@ -570,8 +604,15 @@ class DocsService:
     # -- cache -------------------------------------------------------------------------------
 
     async def refresh(self, name: str | None = None) -> int:
-        """Drop the cached data of *name* (every version), or of everything; return the count."""
-        return await self.cache.refresh(self.lookup.normalize(name) if name is not None else None)
+        """Drop the cached data of *name* (every version), or of everything; return the count.
+
+        With a fleet's shared tier, *name*'s version list is dropped there too, so the next
+        call asks the index (documentation of an exact version never changes and stays shared).
+        """
+        normal = self.lookup.normalize(name) if name is not None else None
+        if normal is not None and self.lookup.shared is not None:
+            await self.lookup.shared.put(self.cache.shared_key("project", normal), b"", 0)
+        return await self.cache.refresh(normal)
 
     async def cache_stats(self) -> CacheStats:
         """Return entries, bytes, hit rate, oldest entry and cache health."""

@@ -241,3 +241,16 @@ async def test_a_lost_lease_does_not_stop_the_fetch(clock: FakeClock) -> None:
     replica = Coalescer(state, clock=clock)
     assert await replica.do("pkg", fetch, ttl=60.0, deadline=60.0, lease_ttl=3.0) == b"docs"
     assert await state.get("pkg") == b"docs"
+
+
+async def test_a_refused_value_is_absent_and_is_replaced(clock: FakeClock) -> None:
+    """``accept`` refusing what is stored (too old): the call fetches and stores anew."""
+    state = LocalState(clock=clock)
+    await state.put("pkg", b"old", 60.0)
+    upstream = Upstream(clock, latency=0.1, value=b"new")
+    replica = Coalescer(state, clock=clock)
+    fresh = lambda value: value != b"old"  # noqa: E731
+    assert await replica.do("pkg", upstream.fetch, ttl=60.0, deadline=5.0, accept=fresh) == b"new"
+    assert upstream.calls == 1 and await state.get("pkg") == b"new"
+    assert await replica.do("pkg", upstream.fetch, ttl=60.0, deadline=5.0, accept=fresh) == b"new"
+    assert upstream.calls == 1  # accepted: a hit

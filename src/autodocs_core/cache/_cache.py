@@ -11,6 +11,10 @@
   name is the case that matters). A new kind is one line in :data:`KINDS`.
 - A stored-at time in the future (a writer with a wrong clock, a planted entry) counts as
   stored now at the latest: such an entry ages like any other instead of staying fresh.
+- The shared tier (a fleet's Redis, see ``docs/scale-out.md``) holds the same entries, made
+  compact (:meth:`DocsCache.put_shared`); a value read from it is checked like a disk entry and
+  kept in memory and on disk with its original stored-at (:meth:`DocsCache.adopt`). When to
+  ask the shared tier is :class:`~autodocs_core.lookup.Lookup`'s business, not the cache's.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import binascii
 import hashlib
 import json
 import math
+import struct
 import urllib.parse
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -43,6 +49,10 @@ SCHEMA_VERSION = 2
 
 2: keys carry the index and the content kind (0.2.0).
 """
+
+_SHARED_MAGIC = b"ADc%d" % SCHEMA_VERSION
+_SHARED_HEAD = struct.Struct(">4sd")  # magic, stored-at (wall clock): readable without inflating
+_SHARED_MAX_INFLATED = 64 * 1024 * 1024  # a shared value never inflates beyond this
 
 KINDS: dict[str, tuple[type[Any], bool]] = {
     "docs": (PackageDocs, True),
@@ -169,6 +179,10 @@ class DocsCache:
         versions_ttl: Seconds a version list stays fresh.
         index_url: The index the cached content comes from (part of every key).
 
+    Attributes:
+        shared_hits: Entries taken from a fleet's shared tier (:meth:`adopt`).
+        shared_corrupt: Shared-tier values that did not decode (each one a miss).
+
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        *index_url*: entries from another index are misses.
@@ -196,6 +210,8 @@ class DocsCache:
         self.versions_ttl = versions_ttl
         self.hits = 0
         self.misses = 0
+        self.shared_hits = 0
+        self.shared_corrupt = 0
 
     def _remember(self, key: str, value: Any, stored_at: float, size: int) -> None:
         self._forget(key)
@@ -232,6 +248,16 @@ class DocsCache:
         raw = await store.get(key)
         if raw is None:
             return None
+        parsed = self._parse(raw, key, cls)
+        if parsed is None:
+            await store.delete(key)
+            return None
+        value, stored_at = parsed
+        self._remember(key, value, stored_at, len(raw))
+        return self._cached(value, stored_at)
+
+    def _parse(self, raw: bytes, key: str, cls: type[T]) -> tuple[T, float] | None:
+        """Decode one stored entry of *key*; ``None`` when it is foreign, outdated or corrupt."""
         try:
             entry = json.loads(raw)
             if entry.get("schema") != SCHEMA_VERSION or entry.get("key") != key:
@@ -249,13 +275,10 @@ class DocsCache:
             binascii.Error,
             AutodocsError,
         ):
-            await store.delete(key)
             return None
-        stored_at = min(stored_at, self.clock.wall())  # see _cached
-        self._remember(key, value, stored_at, len(raw))
-        return self._cached(value, stored_at)
+        return value, min(stored_at, self.clock.wall())  # see _cached
 
-    async def _put(self, key: str, value: Any, kind: str) -> bool:
+    async def _put(self, key: str, value: Any, kind: str) -> tuple[bool, bytes, float]:
         stored_at = self.clock.wall()
         raw = json.dumps(
             {
@@ -269,8 +292,8 @@ class DocsCache:
         self._remember(key, value, stored_at, len(raw))
         store = self._store_for(kind)
         if store is None:
-            return False
-        return await store.put(key, raw)
+            return False, raw, stored_at
+        return await store.put(key, raw), raw, stored_at
 
     def _count(self, found: Cached | None) -> Cached | None:
         if found is None:
@@ -295,7 +318,84 @@ class DocsCache:
 
         .. versionadded:: 0.2.0
         """
-        return await self._put(self.key(kind, name, version), value, kind)
+        return (await self._put(self.key(kind, name, version), value, kind))[0]
+
+    # -- the shared tier's form of an entry ------------------------------------------------
+
+    @staticmethod
+    def shared_key(kind: str, name: str, version: str | None = None) -> str:
+        """Return the key of *kind* content of *name* (*version*) in a fleet's shared tier.
+
+        ``c<SCHEMA_VERSION>/<kind>/<name>[/<canonical version>]``; the shared state adds its own
+        schema and index namespace (``autodocs:v1:<index hash>:v:``) in front.
+
+        .. versionadded:: 0.2.0
+        """
+        key = f"c{SCHEMA_VERSION}/{kind}/{name}"
+        if version is not None:
+            key += "/" + str(canonicalize_version(version))
+        return key
+
+    async def put_shared(
+        self, kind: str, name: str, version: str | None, value: Any
+    ) -> tuple[bool, bytes]:
+        """Store *kind* content like :meth:`put` and also return its shared-tier form.
+
+        The shared form is the stored entry, deflated (zlib), after a 12-byte head: a magic
+        naming the cache schema and the stored-at time (so freshness is read without
+        inflating).
+
+        Returns:
+            ``(whether the persistent level took it, the shared form)``.
+
+        .. versionadded:: 0.2.0
+        """
+        persisted, raw, stored_at = await self._put(self.key(kind, name, version), value, kind)
+        return persisted, _SHARED_HEAD.pack(_SHARED_MAGIC, stored_at) + zlib.compress(raw, 6)
+
+    @staticmethod
+    def shared_stored_at(data: bytes) -> float | None:
+        """Return the stored-at time in the head of a shared-tier value, ``None`` if it has none.
+
+        .. versionadded:: 0.2.0
+        """
+        if len(data) < _SHARED_HEAD.size:
+            return None
+        magic, stored_at = _SHARED_HEAD.unpack_from(data)
+        if magic != _SHARED_MAGIC or not math.isfinite(stored_at):
+            return None
+        return float(stored_at)
+
+    async def adopt(self, kind: str, name: str, version: str | None, data: bytes) -> Cached | None:
+        """Decode a shared-tier value and keep it here, in memory and on disk, as it was stored.
+
+        The entry keeps its original stored-at time, so a version list ages the same on
+        every replica. A value that does not decode to this key's entry is a miss, counted
+        in :attr:`shared_corrupt`; nothing raises.
+
+        .. versionadded:: 0.2.0
+        """
+        key = self.key(kind, name, version)
+        parsed, raw = None, b""
+        if self.shared_stored_at(data) is not None:
+            try:
+                inflater = zlib.decompressobj()
+                raw = inflater.decompress(data[_SHARED_HEAD.size :], _SHARED_MAX_INFLATED)
+                if inflater.unconsumed_tail or not inflater.eof:
+                    raise ValueError("truncated or too large")
+                parsed = self._parse(raw, key, KINDS[kind][0])
+            except (zlib.error, ValueError):
+                parsed = None
+        if parsed is None:
+            self.shared_corrupt += 1
+            return None
+        value, stored_at = parsed
+        self.shared_hits += 1
+        self._remember(key, value, stored_at, len(raw))
+        store = self._store_for(kind)
+        if store is not None:
+            await store.put(key, raw)
+        return self._cached(value, stored_at)
 
     async def get_docs(self, name: str, version: str) -> Cached | None:
         """Return the cached documentation of *name* *version* (never expires)."""

@@ -91,6 +91,7 @@ class Coalescer:
         poll: float = DEFAULT_POLL,
         max_poll: float = DEFAULT_MAX_POLL,
         fetch_timeout: float | None = None,
+        accept: Callable[[bytes], bool] | None = None,
     ) -> bytes:
         """Return the value of *key*: shared, fetched by another replica, or by ``fetch()``.
 
@@ -103,6 +104,9 @@ class Coalescer:
             poll: First delay between checks for the value (it doubles up to *max_poll*).
             max_poll: Longest delay between checks.
             fetch_timeout: Bound on the leader's shielded fetch (default: *deadline*).
+            accept: Whether a value found in the shared layer will do (default: any). A value
+                it refuses (too old, unreadable) counts as absent: the call leads or waits for
+                a new one, and the fetched value replaces it.
 
         Raises:
             UpstreamTimeout: The leader's fetch did not finish within *fetch_timeout*.
@@ -116,7 +120,9 @@ class Coalescer:
         bound = deadline if fetch_timeout is None else fetch_timeout
 
         async def remote() -> bytes:
-            return await self._remote(key, fetch, ttl, deadline, lease_ttl, poll, max_poll, bound)
+            return await self._remote(
+                key, fetch, ttl, deadline, lease_ttl, poll, max_poll, bound, accept
+            )
 
         return await self._flight.do(key, remote)
 
@@ -130,9 +136,17 @@ class Coalescer:
         poll: float,
         max_poll: float,
         bound: float,
+        accept: Callable[[bytes], bool] | None,
     ) -> bytes:
         state, clock = self.state, self._clock
-        value = await state.get(key)
+
+        async def get() -> bytes | None:
+            found = await state.get(key)
+            if found is None or accept is None or accept(found):
+                return found
+            return None
+
+        value = await get()
         if value is not None:
             self._hits += 1
             return value
@@ -144,7 +158,7 @@ class Coalescer:
             if lease is not None:
                 if saw_holder:
                     # The previous holder may have stored the value just before letting go.
-                    value = await state.get(key)
+                    value = await get()
                     if value is not None:
                         await state.release(lease)
                         self._waited += 1
@@ -158,7 +172,7 @@ class Coalescer:
                 return await self._lead(key, None, fetch, ttl, lease_ttl, bound)
             await clock.sleep(min(delay, left))
             delay = min(delay * 2, max_poll)
-            value = await state.get(key)
+            value = await get()
             if value is not None:
                 self._waited += 1
                 return value
