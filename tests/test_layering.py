@@ -272,7 +272,7 @@ def test_no_import_runs_back_up_a_layer() -> None:
     [
         ("resilience", {"errors", "resilience"}),
         ("http", {"errors", "resilience", "http"}),
-        ("pypi", {"errors", "_serde", "resilience", "http", "pypi"}),
+        ("pypi", {"errors", "_serde", "resilience", "http", "fleet", "pypi"}),
         ("observability", {"errors", "resilience", "http", "pypi", "cache", "config"}),
     ],
 )

@@ -36,6 +36,7 @@ from .context import (
 from .deps import Dependency, scan_dependencies
 from .docs import MIN_TOKENS, check_budget, render_api, render_docs
 from .errors import AutodocsError, InvalidInputError
+from .fleet import SharedState, fleet_from_settings
 from .http import HttpClient
 from .lookup import Found, Lookup, split_extras
 from .observability import (
@@ -187,6 +188,8 @@ class ServiceParts:
         api: The API reader over *index*; also the index's metadata fallback.
         cache: The cache (memory, then the persistent store if any).
         lookup: Cache-aside, stale-on-outage and offline lookups over the four above.
+        shared: The fleet's shared state (:func:`~autodocs_core.fleet.fleet_from_settings`):
+            a :class:`~autodocs_core.fleet.LocalState` unless ``AUTODOCS_REDIS_URL`` is set.
 
     .. versionadded:: 0.2.0
     """
@@ -196,6 +199,7 @@ class ServiceParts:
     api: ApiReader
     cache: DocsCache
     lookup: Lookup
+    shared: SharedState | None = None
 
 
 def build_parts(
@@ -245,7 +249,17 @@ def build_parts(
         transport=transport,
         clock=clock,
     )
-    index = IndexClient(http, settings.index_config(), clock=clock, rng=rng, hooks=hooks)
+    shared = fleet_from_settings(settings, clock=clock)
+    # Upstream admission goes through the fleet only when there is a fleet: without Redis the
+    # process's own breakers and budgets decide alone, exactly as before (no extra work).
+    index = IndexClient(
+        http,
+        settings.index_config(),
+        clock=clock,
+        rng=rng,
+        hooks=hooks,
+        shared=shared if settings.redis_url else None,
+    )
     api = ApiReader(index, clock=clock)
     index.metadata_fallback = api.read_metadata
     lookup = Lookup(
@@ -256,7 +270,7 @@ def build_parts(
         offline=settings.offline,
         clock=clock,
     )
-    return ServiceParts(http=http, index=index, api=api, cache=cache, lookup=lookup)
+    return ServiceParts(http=http, index=index, api=api, cache=cache, lookup=lookup, shared=shared)
 
 
 class DocsService:
@@ -303,13 +317,18 @@ class DocsService:
         self.api = parts.api
         self.cache = parts.cache
         self.lookup = parts.lookup
+        self.shared = parts.shared
 
     async def __aenter__(self) -> Self:
         await self.http.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.__aexit__(*exc_info)
+        try:
+            await self.http.__aexit__(*exc_info)
+        finally:
+            if self.shared is not None:
+                await self.shared.aclose()
 
     # -- documentation -----------------------------------------------------------------------
 
