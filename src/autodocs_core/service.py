@@ -36,7 +36,7 @@ from .context import (
 from .deps import Dependency, scan_dependencies
 from .docs import MIN_TOKENS, check_budget, render_api, render_docs
 from .errors import AutodocsError, InvalidInputError
-from .fleet import SharedState, fleet_from_settings
+from .fleet import SharedState, coalescer_for, fleet_from_settings
 from .http import HttpClient
 from .lookup import Found, Lookup, split_extras
 from .observability import (
@@ -632,7 +632,17 @@ class DocsService:
             index=self.index,
             metrics=self.metrics,
             clock=self.clock,
+            **self._shared_statistics(),
         )
+
+    def _shared_statistics(self) -> dict[str, Any]:
+        """The shared layer's counters for health and metrics (nothing when there is none)."""
+        if self.shared is None:
+            return {}
+        return {
+            "fleet": self.shared.statistics(),
+            "coalescer": coalescer_for(self.shared, clock=self.clock).statistics(),
+        }
 
     async def ready(self) -> Readiness:
         """Return whether the service can take calls."""
@@ -642,11 +652,15 @@ class DocsService:
 
     def metrics_snapshot(self) -> dict[str, Any]:
         """Return the service's metrics as plain data."""
-        return self.metrics.snapshot(cache=self.cache, index=self.index)
+        return self.metrics.snapshot(
+            cache=self.cache, index=self.index, **self._shared_statistics()
+        )
 
     def metrics_prometheus(self) -> str:
         """Return the service's metrics in the Prometheus text format."""
-        return self.metrics.prometheus_text(cache=self.cache, index=self.index)
+        return self.metrics.prometheus_text(
+            cache=self.cache, index=self.index, **self._shared_statistics()
+        )
 
     def begin_shutdown(self) -> None:
         """Mark the service as shutting down: readiness turns false."""
