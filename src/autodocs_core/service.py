@@ -250,15 +250,17 @@ def build_parts(
         clock=clock,
     )
     shared = fleet_from_settings(settings, clock=clock)
-    # Upstream admission goes through the fleet only when there is a fleet: without Redis the
-    # process's own breakers and budgets decide alone, exactly as before (no extra work).
+    # Upstream admission goes through the shared state only when there is a fleet (or a fleet
+    # rate to keep): otherwise the process's own breakers and budgets decide alone, exactly as
+    # before (no extra work).
+    admits = settings.redis_url is not None or settings.fleet_rate is not None
     index = IndexClient(
         http,
         settings.index_config(),
         clock=clock,
         rng=rng,
         hooks=hooks,
-        shared=shared if settings.redis_url else None,
+        shared=shared if admits else None,
     )
     api = ApiReader(index, clock=clock)
     index.metadata_fallback = api.read_metadata
