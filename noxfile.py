@@ -3,7 +3,8 @@
 Sessions: ``tests`` (full suite on asyncio and trio, branch coverage), ``lint`` (ruff),
 ``typecheck`` (mypy --strict on src/, tests/typing/ and examples/), ``bench`` (``-- --quick``
 for the CI smoke run),
-``inspector`` (MCP Inspector's CLI against the server; skipped without node) and ``demo``.
+``inspector`` (MCP Inspector's CLI against the server; skipped without node), ``demo`` and
+``fleet`` (a local redis-server and 3 HTTP replicas sharing it, until Ctrl-C).
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ def inspector(session: nox.Session) -> None:
         session.skip("node/npx is not installed: MCP Inspector cannot run here")
     sync(session, extras=("mcp",))
     session.run("python", "tests/inspector_check.py", env={"PYTHONPATH": "."})
+
+
+@nox.session(python=PYTHONS[-1])
+def fleet(session: nox.Session) -> None:
+    """Start redis-server on a free port and 3 HTTP replicas sharing it; Ctrl-C stops them all.
+
+    ``-- --replicas N``, ``-- --index-url URL`` (default: ``AUTODOCS_INDEX_URL``, else the public
+    index) and ``-- --redis-url URL`` (use a running Redis/Valkey instead of starting one). The
+    start/stop code is ``benchmarks/_fleet.py``, which the fleet benchmark reuses.
+    """
+    sync(session, extras=("mcp", "redis"))
+    session.run("python", "-m", "benchmarks._fleet", *session.posargs)
 
 
 @nox.session(python=PYTHONS[-1])

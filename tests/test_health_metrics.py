@@ -34,7 +34,18 @@ async def test_healthy_service_reports_every_check(
         async with DocsService(cfg, clock=FakeClock()) as svc:
             report = await svc.health()
             assert report.status == "healthy", report.to_dict()
-            assert set(checks(report)) == {"cache", "index", "parser", "memory", "disk", "errors"}
+            assert set(checks(report)) == {
+                "cache",
+                "index",
+                "parser",
+                "memory",
+                "disk",
+                "errors",
+                "shared",
+            }
+            shared = report.to_dict()["checks"]["shared"]
+            assert shared["backend"] == "local"
+            assert shared["state"] == "ok"
             assert index.requests[-1].path == "/simple/"
             assert report.to_dict()["checks"]["memory"]["rss_bytes"] > 0
             assert (await svc.ready()).ready

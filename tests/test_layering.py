@@ -272,8 +272,8 @@ def test_no_import_runs_back_up_a_layer() -> None:
     [
         ("resilience", {"errors", "resilience"}),
         ("http", {"errors", "resilience", "http"}),
-        ("pypi", {"errors", "_serde", "resilience", "http", "pypi"}),
-        ("observability", {"errors", "resilience", "http", "pypi", "cache", "config"}),
+        ("pypi", {"errors", "_serde", "resilience", "http", "fleet", "pypi"}),
+        ("observability", {"errors", "resilience", "http", "fleet", "pypi", "cache", "config"}),
     ],
 )
 def test_low_layers_import_only_what_is_below(unit: str, allowed: set[str]) -> None:

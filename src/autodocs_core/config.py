@@ -68,12 +68,15 @@ class Settings:
             share state on (unset: each process on its own, as before).
         redis_timeout: ``AUTODOCS_REDIS_TIMEOUT``: seconds one Redis operation may take before
             the call continues locally.
+        fleet_rate: ``AUTODOCS_FLEET_RATE``: upstream attempts per second to each index host,
+            fleet-wide (with ``redis_url``; per process when Redis is unavailable); unset: no
+            limit.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
-       ``hedge_min_delay``, ``redis_url`` and ``redis_timeout``; the CA bundle, the netrc
-       file and the cache directory are checked when the settings are read.
+       ``hedge_min_delay``, ``redis_url``, ``redis_timeout`` and ``fleet_rate``; the CA
+       bundle, the netrc file and the cache directory are checked when the settings are read.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -102,6 +105,7 @@ class Settings:
     hedge_min_delay: float = 0.05
     redis_url: str | None = None
     redis_timeout: float = 0.25
+    fleet_rate: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -337,5 +341,6 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "hedge_min_delay": ("AUTODOCS_HEDGE_MIN_DELAY", _number(float, 0.001, 10.0)),
     "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
     "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
+    "fleet_rate": ("AUTODOCS_FLEET_RATE", _number(float, 0.01, 1_000_000.0)),
 }
 """Settings field -> (environment variable, parser)."""

@@ -260,13 +260,24 @@ def build_parts(
         transport=transport,
         clock=clock,
     )
-    index = IndexClient(http, settings.index_config(), clock=clock, rng=rng, hooks=hooks)
-    api = ApiReader(index, clock=clock)
-    index.metadata_fallback = api.read_metadata
     tier: SharedState | None = shared
     if shared is None:
         shared = fleet_from_settings(settings, clock=clock)
         tier = None if isinstance(shared, LocalState) else shared
+    # Upstream admission goes through the shared state only when there is a fleet (or a fleet
+    # rate to keep): otherwise the process's own breakers and budgets decide alone, exactly as
+    # before (no extra work).
+    admits = tier is not None or settings.fleet_rate is not None
+    index = IndexClient(
+        http,
+        settings.index_config(),
+        clock=clock,
+        rng=rng,
+        hooks=hooks,
+        shared=shared if admits else None,
+    )
+    api = ApiReader(index, clock=clock)
+    index.metadata_fallback = api.read_metadata
     lookup = Lookup(
         cache=cache,
         index=index,
@@ -658,7 +669,16 @@ class DocsService:
             index=self.index,
             metrics=self.metrics,
             clock=self.clock,
+            **self._shared_statistics(),
         )
+
+    def _shared_statistics(self) -> dict[str, Any]:
+        """The shared layer's counters for health and metrics (nothing when there is none)."""
+        coalescer = self.lookup.coalescer
+        return {
+            "fleet": self.shared.statistics(),
+            "coalescer": coalescer.statistics() if coalescer is not None else None,
+        }
 
     async def ready(self) -> Readiness:
         """Return whether the service can take calls."""
@@ -668,11 +688,15 @@ class DocsService:
 
     def metrics_snapshot(self) -> dict[str, Any]:
         """Return the service's metrics as plain data."""
-        return self.metrics.snapshot(cache=self.cache, index=self.index)
+        return self.metrics.snapshot(
+            cache=self.cache, index=self.index, **self._shared_statistics()
+        )
 
     def metrics_prometheus(self) -> str:
         """Return the service's metrics in the Prometheus text format."""
-        return self.metrics.prometheus_text(cache=self.cache, index=self.index)
+        return self.metrics.prometheus_text(
+            cache=self.cache, index=self.index, **self._shared_statistics()
+        )
 
     def begin_shutdown(self) -> None:
         """Mark the service as shutting down: readiness turns false."""

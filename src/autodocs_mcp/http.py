@@ -5,7 +5,11 @@ in main.py). An optional bearer token protects ``/mcp`` and ``/metrics`` (the pr
 for orchestrators, and say no more than a status without it). Every route checks ``Host`` and
 ``Origin`` (DNS rebinding); a connection that does not finish its request head or body in time
 is closed; connections beyond a limit are closed at once. Refusals are logged rate-limited.
-One DocsService serves every session.
+One DocsService serves every request.
+
+Stateless: no MCP session is kept between requests (``stateless_http``), so any replica behind a
+load balancer answers any request, and a client whose replica restarts loses no call. Responses
+still stream as SSE, which carries progress notifications.
 """
 
 from __future__ import annotations
@@ -460,7 +464,11 @@ async def serve_http(
             allowed_origins=sorted(f"{s}://{h}" for h in allowed for s in ("http", "https")),
         )
     add_probe_routes(server, token=token)
-    app: Any = server.streamable_http_app(host=host, transport_security=security)
+    # Stateless: no session lives in this process, so any replica answers any request (scale-out,
+    # rolling restarts); SSE responses (json_response=False) still carry progress.
+    app: Any = server.streamable_http_app(
+        host=host, transport_security=security, stateless_http=True, json_response=False
+    )
     if token:
         app = BearerTokenMiddleware(app, token)
     app = BodyTimeoutMiddleware(app, timeout=limits.body_timeout, refusals=refusals)

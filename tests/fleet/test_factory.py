@@ -99,3 +99,13 @@ def test_key_parts_are_safe_and_never_collide_with_plain_keys(key: str) -> None:
     assert 1 <= len(part) <= 200 and part.isascii() and part.isprintable() and " " not in part
     assert part == key or part.startswith("#")
     assert key_part(key) == part  # deterministic across replicas
+
+
+def test_the_fleet_rate_setting_sets_the_admission_rate() -> None:
+    """AUTODOCS_FLEET_RATE reaches FleetConfig.rate; unset means no limit."""
+    limited = fleet_from_settings(Settings.from_env({"AUTODOCS_FLEET_RATE": "20"}))
+    assert isinstance(limited, LocalState)
+    assert limited.config.rate == 20.0
+    unlimited = fleet_from_settings(Settings())
+    assert isinstance(unlimited, LocalState)
+    assert unlimited.config.rate is None

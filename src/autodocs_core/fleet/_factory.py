@@ -108,9 +108,14 @@ def fleet_from_url(
 def fleet_from_settings(settings: FleetSettings, *, clock: Clock = SYSTEM_CLOCK) -> SharedState:
     """Return the shared state the settings ask for (``AUTODOCS_REDIS_URL``, ``..._TIMEOUT``).
 
-    Unset ``redis_url``: a :class:`LocalState`, i.e. exactly one process's behaviour.
+    Unset ``redis_url``: a :class:`LocalState`, i.e. exactly one process's behaviour. A
+    ``fleet_rate`` attribute (``AUTODOCS_FLEET_RATE``), when the settings have one, sets
+    :attr:`FleetConfig.rate`.
 
     .. versionadded:: 0.2.0
     """
-    cfg = attrs.evolve(FleetConfig(), timeout=settings.redis_timeout)
+    rate = getattr(settings, "fleet_rate", None)
+    cfg = attrs.evolve(
+        FleetConfig(), timeout=settings.redis_timeout, rate=float(rate) if rate else None
+    )
     return fleet_from_url(settings.redis_url, index_url=settings.index_url, config=cfg, clock=clock)

@@ -8,8 +8,12 @@ self-test, memory (RSS), free disk for the cache, and the recent error rate. The
 worst of the checks: an open breaker makes the service degraded; 10% recent errors degraded,
 25% unhealthy (a service with 40% errors is not healthy).
 
+The shared layer of a fleet (scale-out), when there is one: its backend and whether it answers.
+Redis unavailable makes the service *degraded* (calls are answered locally, at the cost of extra
+upstream requests), never unhealthy, and never unready.
+
 Readiness (for orchestration): configuration valid, cache usable (or deliberately memory-only),
-not shutting down.
+not shutting down. The shared layer is not a condition: losing Redis never fails a call.
 
 Both take the pieces they read (the cache, the HTTP and index clients, the settings, the metrics,
 the shutting-down flag), never the service: this module sits below the facade it reports on.
@@ -36,6 +40,7 @@ from ..resilience import SYSTEM_CLOCK, Clock, SingleFlight
 if TYPE_CHECKING:
     from ..cache import CacheStore, DocsCache
     from ..config import Settings
+    from ..fleet import CoalescerStatistics, FleetStatistics
     from ..http import HttpClient
     from ..pypi import IndexClient
     from ._metrics import ServiceMetrics
@@ -249,7 +254,6 @@ def _parser_check() -> Check:
         docs = PackageDocs(
             "x",
             "1.0",
-            None,
             dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
             description="# Install\npip install x",
         )
@@ -287,6 +291,31 @@ def _disk_check(settings: Settings) -> Check:
     return Check("disk", status, f"{free / 2**30:.1f} GiB free for the cache", {"free_bytes": free})
 
 
+def _shared_check(fleet: FleetStatistics, coalescer: CoalescerStatistics | None) -> Check:
+    data: dict[str, Any] = {
+        "backend": fleet.backend,
+        "state": "ok" if fleet.available else "degraded",
+        "operations": fleet.operations,
+        "fallbacks": fleet.fallback_total,
+        "fallback_reasons": dict(sorted(fleet.fallbacks.items())),
+    }
+    if coalescer is not None:
+        data["coalesced_waits"] = coalescer.waited
+        data["lease_takeovers"] = coalescer.takeovers
+        data["local_leases"] = coalescer.local_leases
+    if fleet.backend == "local":
+        return Check("shared", "healthy", "no shared layer: this process decides alone", data)
+    if not fleet.available:
+        return Check(
+            "shared",
+            "degraded",
+            f"shared layer ({fleet.backend}) unavailable: calls are answered locally "
+            "(extra upstream requests, no failed calls)",
+            data,
+        )
+    return Check("shared", "healthy", f"shared layer ({fleet.backend}) answering", data)
+
+
 def _error_check(metrics: ServiceMetrics) -> Check:
     rate, calls = metrics.recent_error_rate()
     status: Status = "healthy"
@@ -310,6 +339,8 @@ async def check_health(
     index: IndexClient,
     metrics: ServiceMetrics,
     clock: Clock = SYSTEM_CLOCK,
+    fleet: FleetStatistics | None = None,
+    coalescer: CoalescerStatistics | None = None,
 ) -> HealthReport:
     """Run every health check and combine them (worst status wins).
 
@@ -321,11 +352,15 @@ async def check_health(
         index: The index client, whose breaker state answers while it is open.
         metrics: The recent error rate comes from here.
         clock: Time source for the probe's age.
+        fleet: The shared layer's statistics (``SharedState.statistics()``): adds the
+            ``shared`` check (backend, ``state`` ok/degraded, fallbacks); ``None``: no check.
+        coalescer: Cross-replica single flight counters (coalesced waits, lease takeovers),
+            reported in the ``shared`` check.
 
     .. versionchanged:: 0.2.0
-       Takes the pieces it reads instead of the service.
+       Takes the pieces it reads instead of the service; ``fleet`` and ``coalescer``.
     """
-    checks = (
+    checks: tuple[Check, ...] = (
         await _cache_check(cache.store),
         await _index_check(settings, index, http, clock),
         _parser_check(),
@@ -333,6 +368,8 @@ async def check_health(
         _disk_check(settings),
         _error_check(metrics),
     )
+    if fleet is not None:
+        checks = (*checks, _shared_check(fleet, coalescer))
     worst = max(checks, key=lambda c: _ORDER[c.status]).status
     return HealthReport(worst, checks, dt.datetime.now(dt.UTC).isoformat())
 

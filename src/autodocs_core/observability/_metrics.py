@@ -24,6 +24,7 @@ from ..resilience._window import WindowCounts
 
 if TYPE_CHECKING:
     from ..cache import DocsCache
+    from ..fleet import CoalescerStatistics, FleetStatistics
     from ..pypi import IndexClient
 
 __all__ = ["CLIENT_ERRORS", "ServiceMetrics"]
@@ -121,16 +122,25 @@ class ServiceMetrics:
         return (errors / calls if calls else 0.0), calls
 
     def snapshot(
-        self, *, cache: DocsCache | None = None, index: IndexClient | None = None
+        self,
+        *,
+        cache: DocsCache | None = None,
+        index: IndexClient | None = None,
+        fleet: FleetStatistics | None = None,
+        coalescer: CoalescerStatistics | None = None,
     ) -> dict[str, Any]:
         """Return every metric as plain, JSON-compatible data.
 
         Args:
             cache: Adds its hit and miss counts.
             index: Adds its breakers, retry budgets and hedges.
+            fleet: Adds the shared layer (``shared``): backend, availability, operations and
+                fallbacks by reason.
+            coalescer: Adds cross-replica single flight counters to ``shared``.
 
         .. versionchanged:: 0.2.0
-           Takes the cache and the index client instead of the service.
+           Takes the cache and the index client instead of the service; ``fleet`` and
+           ``coalescer``.
         """
         rate, recent = self.recent_error_rate()
         data: dict[str, Any] = {
@@ -188,19 +198,43 @@ class ServiceMetrics:
             }
             hedges = index.hedge_statistics()
             data["hedges"] = {"sent": hedges.sent, "won": hedges.won}
+            data["admission_refusals"] = index.admission_refusals
+        if fleet is not None:
+            shared: dict[str, Any] = {
+                "backend": fleet.backend,
+                "available": fleet.available,
+                "state": "ok" if fleet.available else "degraded",
+                "operations": fleet.operations,
+                "fallbacks": dict(sorted(fleet.fallbacks.items())),
+            }
+            if coalescer is not None:
+                shared["coalesced_waits"] = coalescer.waited
+                shared["lease_takeovers"] = coalescer.takeovers
+                shared["local_leases"] = coalescer.local_leases
+                shared["led"] = coalescer.led
+                shared["hits"] = coalescer.hits
+            data["shared"] = shared
         return data
 
     def prometheus_text(
-        self, *, cache: DocsCache | None = None, index: IndexClient | None = None
+        self,
+        *,
+        cache: DocsCache | None = None,
+        index: IndexClient | None = None,
+        fleet: FleetStatistics | None = None,
+        coalescer: CoalescerStatistics | None = None,
     ) -> str:
         """Return the metrics in the Prometheus text exposition format.
 
         Args:
             cache: Adds the cache hit rate.
             index: Adds breaker states, retry budgets and hedges.
+            fleet: Adds the shared layer's availability, operations and fallbacks.
+            coalescer: Adds coalesced waits and lease takeovers.
 
         .. versionchanged:: 0.2.0
-           Takes the cache and the index client instead of the service.
+           Takes the cache and the index client instead of the service; ``fleet`` and
+           ``coalescer``.
         """
         from prometheus_client import CollectorRegistry, generate_latest
         from prometheus_client.core import (
@@ -209,7 +243,7 @@ class ServiceMetrics:
             HistogramMetricFamily,
         )
 
-        snap = self.snapshot(cache=cache, index=index)
+        snap = self.snapshot(cache=cache, index=index, fleet=fleet, coalescer=coalescer)
 
         class _Collector:
             def collect(self) -> Iterator[Any]:
@@ -285,7 +319,50 @@ class ServiceMetrics:
                         "Hedged requests whose answer was used",
                         value=snap["hedges"]["won"],
                     )
+                    yield CounterMetricFamily(
+                        "autodocs_admission_refusals",
+                        "Upstream attempts the fleet refused (breaker open, budget, rate limit)",
+                        value=snap["admission_refusals"],
+                    )
+                if "shared" in snap:
+                    yield from _shared_families(snap["shared"])
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Collector())
         return generate_latest(registry).decode("utf-8")
+
+
+def _shared_families(shared: dict[str, Any]) -> Iterator[Any]:
+    """The shared layer's metric families (from the snapshot's ``shared`` entry)."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    available = GaugeMetricFamily(
+        "autodocs_shared_available",
+        "1 when the shared layer answers (0: degraded, answering locally)",
+        labels=["backend"],
+    )
+    available.add_metric([shared["backend"]], 1.0 if shared["available"] else 0.0)
+    yield available
+    yield CounterMetricFamily(
+        "autodocs_shared_operations",
+        "Shared-layer operations attempted",
+        value=shared["operations"],
+    )
+    fallbacks = CounterMetricFamily(
+        "autodocs_shared_fallbacks",
+        "Shared-layer operations answered locally instead, by reason",
+        labels=["reason"],
+    )
+    for reason, n in shared["fallbacks"].items():
+        fallbacks.add_metric([reason], n)
+    yield fallbacks
+    for key, name, text in (
+        (
+            "coalesced_waits",
+            "autodocs_coalesced_waits",
+            "Calls served by another replica's fetch",
+        ),
+        ("lease_takeovers", "autodocs_lease_takeovers", "Leases taken over after they expired"),
+    ):
+        if key in shared:
+            yield CounterMetricFamily(name, text, value=shared[key])

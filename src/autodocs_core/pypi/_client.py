@@ -4,6 +4,10 @@ Every request goes through a per-host :class:`~autodocs_core.resilience.CircuitB
 :class:`~autodocs_core.resilience.RetryBudget` and the error-type retry policy, under a total
 deadline shared by all the requests of one lookup. Concurrent identical requests share one
 upstream request; a 404 is remembered briefly (negative cache) and never retried.
+
+With a :class:`~autodocs_core.fleet.SharedState` (scale-out), each upstream attempt also asks the
+fleet first (:meth:`SharedState.admit`: the fleet-wide rate limit, the shared breaker decision and
+the shared retry budget) and reports what it learned; failure detection stays local.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
+from ..fleet import Admission, Outcome, SharedState
 from ..http import (
     ROUTE_METADATA,
     ROUTE_PROJECT,
@@ -174,8 +179,18 @@ class IndexClient:
         hooks: Resilience events (retries, give-ups, breaker transitions).
         metadata_fallback: Reads ``METADATA`` from a release's artifact when the index
             publishes neither per-version JSON nor PEP 658 metadata for it.
+        shared: The fleet's shared state, or ``None`` (default: this process decides alone,
+            at no extra cost). With it, every upstream attempt (retries and hedges included)
+            first calls :meth:`~autodocs_core.fleet.SharedState.admit` for its host: a refusal
+            because the fleet's breaker is open raises :class:`CircuitOpenError`, a spent
+            shared retry budget :class:`RetryBudgetExhausted`, and the fleet rate limit waits
+            (on the clock) while the wait fits in the deadline, else
+            :class:`DeadlineExceeded`. When this process's own breaker opens, the fleet is
+            told (``report(..., open_for=...)``); a probe's outcome is reported too.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``shared``.
     """
 
     def __init__(
@@ -187,8 +202,12 @@ class IndexClient:
         rng: random.Random | None = None,
         hooks: Hooks | None = None,
         metadata_fallback: MetadataFallback | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.http = http
+        self.shared = shared
+        self._published: OrderedDict[str, int] = OrderedDict()  # host -> times_opened told
+        self.admission_refusals = 0  # attempts the fleet refused or delayed past the deadline
         self.metadata_fallback = metadata_fallback
         self.config = config = config or IndexConfig()
         self.clock = clock
@@ -282,8 +301,10 @@ class IndexClient:
 
         decode = any(a.endswith("json") for a in accept)
         floor = 0.0
+        shared = self.shared
+        attempts = 0
 
-        async def one(on_sent: Callable[[], object] | None = None) -> Body:
+        async def fetch(on_sent: Callable[[], object] | None) -> Body:
             nonlocal floor
             self.requests += 1
             started = self.clock.now()
@@ -304,6 +325,20 @@ class IndexClient:
             samples.add(header if header is not None else self.clock.now() - started)
             return body
 
+        async def one(on_sent: Callable[[], object] | None = None) -> Body:
+            nonlocal attempts
+            if shared is None:
+                return await fetch(on_sent)
+            attempts += 1
+            admission = await self._admit(shared, host, breaker, attempts, deadline)
+            try:
+                body = await fetch(on_sent)
+            except BaseException as exc:
+                await _report(shared, host, admission, exc)
+                raise
+            await _report(shared, host, admission, None)
+            return body
+
         async def attempt() -> Body:
             if hedge is None:
                 return await one()
@@ -318,6 +353,10 @@ class IndexClient:
             except (CircuitOpenError, DeadlineExceeded, RetryBudgetExhausted) as exc:
                 _word_for_the_index(exc)
                 raise
+            finally:
+                if shared is not None:
+                    with anyio.CancelScope(shield=True):  # bounded by the shared layer's budget
+                        await self._publish_open(shared, host, breaker)
 
         result: Body = await self._flight.do((url, accept, policy is None), guarded)
         return result
@@ -344,22 +383,43 @@ class IndexClient:
             deadline: The lookup's shared deadline.
         """
         host = _host_key(url)
+        breaker = self.breakers.get(host)
         guard = Resilience(
             name=f"GET {host}",
             policy=self.config.policy,
-            breaker=self.breakers.get(host),
+            breaker=breaker,
             budget=self.budgets.get(host),
             clock=self.clock,
             rng=self.rng,
             hooks=self.hooks,
         )
+        shared = self.shared
+        attempts = 0
 
         async def attempt() -> RangeBody:
+            nonlocal attempts
+            attempts += 1
+            if shared is None:
+                self.requests += 1
+                return await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
+            admission = await self._admit(shared, host, breaker, attempts, deadline)
             self.requests += 1
-            return await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
+            try:
+                body = await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
+            except BaseException as exc:
+                await _report(shared, host, admission, exc)
+                raise
+            await _report(shared, host, admission, None)
+            return body
 
         async def guarded() -> RangeBody:
-            return await guard.run(attempt, deadline=deadline)
+            if shared is None:
+                return await guard.run(attempt, deadline=deadline)
+            try:
+                return await guard.run(attempt, deadline=deadline)
+            finally:
+                with anyio.CancelScope(shield=True):  # bounded by the shared layer's budget
+                    await self._publish_open(shared, host, breaker)
 
         result: RangeBody = await self._flight.do(("range", url, start, end), guarded)
         return result
@@ -454,6 +514,58 @@ class IndexClient:
         if race.result is not None:
             return race.result
         raise min(race.errors.items())[1]
+
+    # -- the fleet ----------------------------------------------------------------------------
+
+    async def _admit(
+        self,
+        shared: SharedState,
+        host: str,
+        breaker: CircuitBreaker,
+        attempt: int,
+        deadline: Deadline,
+    ) -> Admission:
+        """Ask the fleet whether attempt number *attempt* toward *host* may go out now.
+
+        Publishes first whatever this process's breaker learnt since the last attempt (it
+        counts after the attempt returns, so the next attempt or the end of the call is the
+        first moment it can be told). The fleet rate limit is waited out on the clock while
+        the wait fits in *deadline*; the other refusals raise at once.
+        """
+        await self._publish_open(shared, host, breaker)
+        retry = attempt > 1
+        for _ in range(_MAX_ADMISSION_WAITS):
+            admission = await shared.admit(host, retry=retry)
+            if admission.allowed:
+                return admission
+            self.admission_refusals += 1
+            if admission.reason == "breaker_open":
+                raise CircuitOpenError(host, retry_after=admission.retry_after)
+            if admission.reason == "retry_budget":
+                raise RetryBudgetExhausted(host, attempts=attempt - 1)
+            # rate_limited: wait our turn, if it comes before the deadline
+            wait = max(admission.retry_after, _MIN_ADMISSION_WAIT)
+            if self.clock.now() + wait >= deadline.at:
+                break
+            await self.clock.sleep(wait)
+        raise DeadlineExceeded(
+            f"GET {host} (fleet rate limit)", deadline=deadline.total, attempts=attempt - 1
+        )
+
+    async def _publish_open(self, shared: SharedState, host: str, breaker: CircuitBreaker) -> None:
+        """Tell the fleet once per opening when this process's breaker for *host* opened."""
+        stats = breaker.statistics()
+        if stats.times_opened <= self._published.get(host, 0):
+            return
+        self._published[host] = stats.times_opened
+        self._published.move_to_end(host)
+        while len(self._published) > _MAX_PUBLISHED:
+            self._published.popitem(last=False)
+        if stats.open_until is None:
+            return  # already half-open again: nothing left to publish
+        open_for = stats.open_until - self.clock.now()
+        if open_for > 0:
+            await shared.report(host, "failure", open_for=open_for)
 
     def _remember_missing(self, url: str) -> None:
         self._missing[url] = self.clock.now() + self.config.negative_ttl
@@ -592,6 +704,36 @@ class IndexClient:
                 "serve per-version JSON; ask for another version (the latest always works).",
             ),
         )
+
+
+_MAX_ADMISSION_WAITS = 1000
+"""Rate-limit waits one attempt makes at most (each until its turn; the deadline ends it)."""
+_MIN_ADMISSION_WAIT = 0.001
+_MAX_PUBLISHED = 256
+
+
+async def _report(
+    shared: SharedState, host: str, admission: Admission, exc: BaseException | None
+) -> None:
+    """Report an admitted attempt's outcome, as the local breaker classifies it.
+
+    A cancelled attempt (a hedge that lost, a caller gone) reports ``"ignore"``: that frees a
+    probe's slot at once. The report is shielded from the cancellation: it is bounded by the
+    shared layer's own budget.
+    """
+    if exc is None:
+        outcome: Outcome = "success"
+    elif isinstance(exc, AutodocsError):
+        outcome = exc.breaker_outcome
+    else:
+        outcome = "ignore"
+    if isinstance(exc, anyio.get_cancelled_exc_class()):
+        if not admission.probe:
+            return
+        with anyio.CancelScope(shield=True):
+            await shared.report(host, "ignore", admission=admission)
+        return
+    await shared.report(host, outcome, admission=admission)
 
 
 def _word_for_the_index(exc: AutodocsError) -> None:
