@@ -329,6 +329,23 @@ def test_repr_and_keys_never_show_the_index_url() -> None:
     assert "private.example" not in repr(state) and "user" not in index_namespace(url)
 
 
+@pytest.mark.parametrize(
+    "other",
+    [
+        "https://private.example/simple/",
+        "https://other:token@private.example/",
+        "https://PRIVATE.example/pypi",
+        "https://private.example",
+    ],
+)
+def test_credentials_do_not_split_an_index_namespace(other: str) -> None:
+    """Replicas reaching one index with different tokens share its keys; other indexes do not."""
+    url = "https://user:secret@private.example/simple"
+    assert index_namespace(other) == index_namespace(url)
+    assert index_namespace("https://private.example/mirror") != index_namespace(url)
+    assert index_namespace("http://private.example/simple") != index_namespace(url)
+
+
 async def test_cancellation_from_outside_is_not_a_redis_failure() -> None:
     """A caller cancelled during an operation is cancelled; Redis is not blamed."""
     clock = FakeClock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -243,15 +244,34 @@ class SharedState(Protocol):
 _SAFE_KEY = re.compile(r"[A-Za-z0-9_.:=+@/-]{1,200}")
 
 
+def _index_identity(index_url: str) -> str:
+    """*index_url* without credentials, query, fragment, trailing slash or API suffix."""
+    try:
+        parts = urllib.parse.urlsplit(index_url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return index_url.strip().rstrip("/")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    path = parts.path.rstrip("/")
+    for suffix in ("/simple", "/pypi"):
+        path = path.removesuffix(suffix)
+    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
+
+
 def index_namespace(index_url: str) -> str:
     """Return the key prefix for one index: ``autodocs:v1:<16 hex digits of its URL's hash>:``.
 
     Replicas configured with different indexes never read each other's entries, and the URL
-    (which may carry credentials) never appears in a key.
+    (which may carry credentials) never appears in a key. Credentials, a trailing slash and a
+    ``/simple`` or ``/pypi`` suffix do not count (as in the local cache's keys): replicas that
+    reach one index with different tokens share its entries.
 
     .. versionadded:: 0.2.0
     """
-    digest = hashlib.sha256(index_url.rstrip("/").encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(_index_identity(index_url).encode("utf-8")).hexdigest()[:16]
     return f"autodocs:{KEY_SCHEMA}:{digest}:"
 
 
