@@ -57,6 +57,7 @@ from .resilience import (
 
 __all__ = [
     "MAX_PACKAGES",
+    "MAX_REQUIREMENT_LENGTH",
     "ApiAnswer",
     "DocsAnswer",
     "DocsService",
@@ -73,6 +74,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[
 
 MAX_PACKAGES = 100
 """Most packages one :meth:`DocsService.get_many` call accepts."""
+MAX_REQUIREMENT_LENGTH = 340
+"""Longest requirement string (name, extras, constraint) :meth:`DocsService.get_many` accepts."""
 
 
 @attrs.frozen
@@ -550,6 +553,12 @@ class DocsService:
                 f"At most {MAX_PACKAGES} packages per call, got {len(packages)}",
                 details={"count": len(packages)},
                 suggestions=("Split the list into several calls.",),
+            )
+        too_long = [p for p in packages if isinstance(p, str) and len(p) > MAX_REQUIREMENT_LENGTH]
+        if too_long:
+            raise InvalidInputError(
+                f"A requirement string is longer than {MAX_REQUIREMENT_LENGTH} characters",
+                details={"length": len(too_long[0])},
             )
         check_budget(max_tokens_per_package)
         items = [split_requirement(p) if isinstance(p, str) else (p[0], p[1]) for p in packages]

@@ -310,7 +310,9 @@ async def run_stdio(server: AutodocsServer) -> None:
     """
     from mcp.server.stdio import stdio_server
 
-    lowlevel = server._lowlevel_server
+    from .server import sdk_lowlevel_server
+
+    lowlevel = sdk_lowlevel_server(server)
     async with stdio_server() as (read_stream, write_stream):
         await lowlevel.run(
             _AnsweringReader(read_stream, write_stream),
