@@ -52,7 +52,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 @attrs.frozen
 class HttpLimits:
-    """Time and count limits of the HTTP transport (``AUTODOCS_HTTP_*``, read in main.py).
+    """Time and count limits of the HTTP transport (``Settings.http_*``, passed by main.py).
 
     Attributes:
         header_timeout: Seconds a connection may take to send a complete request head (from
