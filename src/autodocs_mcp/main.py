@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -213,26 +212,13 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
     finish, then everything is cancelled and the HTTP client closed (exit 0). A second signal
     exits at once (exit 130).
     """
+    from ._shutdown import drain_calls, watch_signals
+
     holder = server.holder
     async with anyio.create_task_group() as tg:
 
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    if holder.service is not None:
-                        holder.service.begin_shutdown()
-                    logging.getLogger("autodocs").warning("shutting down (signal)")
-                    tg.start_soon(drain)
-                    async for _ in signals:
-                        os._exit(130)
-
         async def drain() -> None:
-            with anyio.move_on_after(grace):
-                if holder.service is not None:
-                    await holder.service.metrics.wait_idle()
-                    # The last answers still pass through the SDK's writer task: let it
-                    # flush them to stdout (bounded by the grace period).
-                    await anyio.sleep(FLUSH_SECONDS)
+            await drain_calls(holder.service, grace, flush=FLUSH_SECONDS)
             # The stdio transport reads stdin in a worker thread that cancellation cannot
             # interrupt, so close what we own and leave directly rather than wait for EOF.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
@@ -246,7 +232,7 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
             await run_stdio(server)
             tg.cancel_scope.cancel()  # stdin closed: stop watching signals
 
-        tg.start_soon(watch_signals)
+        await tg.start(watch_signals, lambda: holder.service, lambda: tg.start_soon(drain))
         tg.start_soon(run)
     return 0
 
