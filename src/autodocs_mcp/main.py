@@ -10,12 +10,11 @@ import re
 import sys
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 if TYPE_CHECKING:
-    from mcp.shared._stream_protocols import ReadStream, WriteStream
     from mcp.shared.message import SessionMessage
 
     from .server import AutodocsServer
@@ -264,13 +263,26 @@ MAX_BATCH_ANSWERS = 100
 """At most this many requests of one (unsupported) batch array get an error answer each."""
 
 
+class _Receiver(Protocol):
+    """What :class:`_AnsweringReader` reads from (the SDK's stdio read stream)."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class _Sender(Protocol):
+    """What :class:`_AnsweringReader` answers through (the SDK's stdio write stream)."""
+
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
 class _AnsweringReader:
     """A read stream that answers unparsable messages itself and passes the rest through."""
 
     def __init__(
         self,
-        inner: ReadStream[SessionMessage | Exception],
-        writer: WriteStream[SessionMessage],
+        inner: _Receiver,
+        writer: _Sender,
     ) -> None:
         self.inner = inner
         self.writer = writer

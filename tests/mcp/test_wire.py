@@ -147,5 +147,11 @@ def test_the_adapter_uses_one_private_sdk_attribute_behind_one_function() -> Non
         if not match.startswith("self._")
     }
     assert uses == {("server.py", "server._lowlevel_server")}
+    private_modules = [
+        m
+        for path in source.glob("*.py")
+        for m in re.findall(r"(?:from|import) (mcp\w*(?:\.\w+)*\._\w+)", path.read_text())
+    ]
+    assert private_modules == []
     lowlevel = sdk_lowlevel_server(build_server(Settings()))
     assert callable(lowlevel.run) and callable(lowlevel.create_initialization_options)
