@@ -70,6 +70,27 @@ Constraint = Annotated[
         description="PEP 440 specifier or version; omit for latest.",
     ),
 ]
+
+
+def _optional_text(max_length: int, description: str) -> Any:
+    """The ``Field`` of an optional string argument (bounded, described)."""
+    return Field(default=None, max_length=max_length, description=description)
+
+
+Query = Annotated[str | None, _optional_text(MAX_QUERY_LENGTH, "Topic to prefer, e.g. 'timeouts'.")]
+ApiQuery = Annotated[str | None, _optional_text(MAX_QUERY_LENGTH, "What to search the API for.")]
+Symbol = Annotated[
+    str | None,
+    _optional_text(MAX_SYMBOL_LENGTH, "Dotted path to look up, e.g. 'httpx.Client.get'."),
+]
+ProjectPath = Annotated[
+    str | None,
+    _optional_text(4096, "Project directory or file; default the client's first root."),
+]
+RefreshName = Annotated[
+    str | None,
+    _optional_text(MAX_NAME_LENGTH, "Package to drop from the cache; omit to drop everything."),
+]
 MaxTokens = Annotated[
     int | None,
     Field(
@@ -253,14 +274,7 @@ async def get_package_docs(
     ctx: Context[Any, Any],
     package_name: PackageName,
     version_constraint: Constraint = None,
-    query: Annotated[
-        str | None,
-        Field(
-            default=None,
-            max_length=MAX_QUERY_LENGTH,
-            description="Topic to prefer, e.g. 'timeouts'.",
-        ),
-    ] = None,
+    query: Query = None,
     max_tokens: MaxTokens = None,
 ) -> CallToolResult:
     """README and metadata of one exact version; with a query, also its API from the wheel."""
@@ -274,18 +288,8 @@ async def get_api_reference(
     ctx: Context[Any, Any],
     package_name: PackageName,
     version_constraint: Constraint = None,
-    symbol: Annotated[
-        str | None,
-        Field(
-            default=None,
-            max_length=MAX_SYMBOL_LENGTH,
-            description="Dotted path to look up, e.g. 'httpx.Client.get'.",
-        ),
-    ] = None,
-    query: Annotated[
-        str | None,
-        Field(default=None, max_length=MAX_QUERY_LENGTH, description="What to search the API for."),
-    ] = None,
+    symbol: Symbol = None,
+    query: ApiQuery = None,
     max_tokens: MaxTokens = None,
 ) -> CallToolResult:
     """Signatures and docstrings of one exact version, from its wheel; names what it lacks."""
@@ -377,14 +381,7 @@ def _fetch_roots(ctx: Context[Any, Any]) -> ListRoots | ListRootsResult:
 async def scan_dependencies(
     ctx: Context[Any, Any],
     roots: Annotated[ListRootsResult, Resolve(_fetch_roots)],
-    project_path: Annotated[
-        str | None,
-        Field(
-            default=None,
-            max_length=4096,
-            description="Project directory or file; default the client's first root.",
-        ),
-    ] = None,
+    project_path: ProjectPath = None,
 ) -> CallToolResult:
     """List a project's declared dependencies (pyproject, requirements, lock files)."""
     server = ctx.mcp_server
@@ -405,14 +402,7 @@ async def scan_dependencies(
 
 async def refresh_cache(
     ctx: Context[Any, Any],
-    package_name: Annotated[
-        str | None,
-        Field(
-            default=None,
-            max_length=MAX_NAME_LENGTH,
-            description="Package to drop from the cache; omit to drop everything.",
-        ),
-    ] = None,
+    package_name: RefreshName = None,
 ) -> CallToolResult:
     """Drop cached docs for one package (all versions) or for everything."""
     dropped = await _service(ctx).refresh(package_name)
