@@ -36,6 +36,11 @@ GOOD = {
     "AUTODOCS_REDIS_URL": "rediss://fleet:R3D1S-xyz@cache.example:6380/2",
     "AUTODOCS_REDIS_TIMEOUT": "0.3",
     "AUTODOCS_FLEET_RATE": "20",
+    "AUTODOCS_HTTP_TOKEN": "H77P-xyz",
+    "AUTODOCS_HTTP_ALLOWED_HOSTS": "docs.example, docs.example:8443,",
+    "AUTODOCS_HTTP_HEADER_TIMEOUT": "2.5",
+    "AUTODOCS_HTTP_BODY_TIMEOUT": "12",
+    "AUTODOCS_HTTP_MAX_CONNECTIONS": "64",
 }
 
 
@@ -71,6 +76,11 @@ def test_every_documented_variable_is_read() -> None:
         redis_url="rediss://fleet:R3D1S-xyz@cache.example:6380/2",
         redis_timeout=0.3,
         fleet_rate=20.0,
+        http_token="H77P-xyz",
+        http_allowed_hosts=("docs.example", "docs.example:8443"),
+        http_header_timeout=2.5,
+        http_body_timeout=12.0,
+        http_max_connections=64,
     )
     assert s.index_config().hedge is None
     hedged = Settings.from_env({"AUTODOCS_HEDGE_MIN_DELAY": "0.2"}).index_config().hedge
@@ -83,6 +93,7 @@ def test_every_documented_variable_is_read() -> None:
     assert creds is not None and creds.header() == "Bearer T0KEN-xyz"
     assert "T0KEN-xyz" not in repr(s) and "PA55-xyz" not in repr(s)
     assert "R3D1S-xyz" not in repr(s)
+    assert "H77P-xyz" not in repr(s) and s.describe()["http_token"] == "***"
 
 
 def test_defaults_and_blank_values() -> None:
@@ -110,6 +121,16 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_REDIS_URL", "redis://:S3CRET@"),
         ("AUTODOCS_REDIS_TIMEOUT", "60"),
         ("AUTODOCS_FLEET_RATE", "0"),
+        ("AUTODOCS_HTTP_TOKEN", ""),
+        ("AUTODOCS_HTTP_TOKEN", " padded "),
+        ("AUTODOCS_HTTP_TOKEN", "caf\u00e9"),
+        ("AUTODOCS_HTTP_TOKEN", "x" * 4097),
+        ("AUTODOCS_HTTP_ALLOWED_HOSTS", "docs.example, bad host"),
+        ("AUTODOCS_HTTP_ALLOWED_HOSTS", ",".join(["h"] * 101)),
+        ("AUTODOCS_HTTP_HEADER_TIMEOUT", "soon"),
+        ("AUTODOCS_HTTP_HEADER_TIMEOUT", "601"),
+        ("AUTODOCS_HTTP_BODY_TIMEOUT", "0"),
+        ("AUTODOCS_HTTP_MAX_CONNECTIONS", "100001"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:
@@ -126,3 +147,11 @@ def test_url_credentials_are_redacted() -> None:
     assert "secret" not in str(s.describe())
     creds = s.credentials()
     assert creds is not None and creds.username == "u"
+
+
+def test_the_http_token_error_never_shows_the_token() -> None:
+    """A refused token is named by its variable and length only."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"AUTODOCS_HTTP_TOKEN": "s3cret with-space"})
+    shown = repr(info.value.to_payload())
+    assert "s3cret" not in shown and "AUTODOCS_HTTP_TOKEN" in shown

@@ -87,6 +87,8 @@ async def test_budget_and_limits(projects: dict[str, Any], tmp_path: Path) -> No
             assert len(by_limit) == 4
             alone = await svc.get_docs_with_context("trio", scope="primary-only")
             assert alone.dependencies.total == 0
+            without = await svc.get_docs_with_context("trio", include_dependencies=False)
+            assert without.dependencies.total == 0 and without.package_name == "trio"
             with pytest.raises(InvalidInputError):
                 await svc.get_docs_with_context("trio", max_dependencies=99)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from autodocs_core.cache import DocsCache
 from autodocs_core.config import Settings
 from autodocs_core.errors import CacheError
-from autodocs_core.lookup import Lookup, split_extras
+from autodocs_core.lookup import Lookup, split_extras, split_requirement
 from autodocs_core.observability import ServiceMetrics, check_readiness
 from autodocs_core.service import ServiceParts, build_parts
 from autodocs_core.testing import FakeClock, FaultIndex
@@ -34,6 +34,29 @@ def test_split_extras_is_total(text: str) -> None:
     """Any text splits without raising; the name part never holds a bracket."""
     base, extras = split_extras(text)
     assert "[" not in base and all(e and "," not in e for e in extras)
+
+
+PEP508_NAMES = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,18}[A-Za-z0-9])?", fullmatch=True)
+SPECS = st.sampled_from(["", ">=0.27", "==1.2.3", "<2,>=1", "~=3.1", "!=1.0"])
+
+
+@given(name=PEP508_NAMES, spec=SPECS)
+def test_split_requirement_returns_the_name_and_the_constraint(name: str, spec: str) -> None:
+    """`name>=1` splits into the name and `>=1`; a bare name has no constraint (latest)."""
+    got_name, got_spec = split_requirement(f"{name}{spec}")
+    assert got_name == name
+    if spec:
+        assert got_spec is not None and set(got_spec.split(",")) == set(spec.split(","))
+    else:
+        assert got_spec is None
+    assert split_requirement(f"{name}[extra]{spec}")[0] == name
+
+
+@given(text=st.text(max_size=60))
+def test_split_requirement_is_total(text: str) -> None:
+    """Any text splits without raising; the name is always part of what was given."""
+    name, spec = split_requirement(text)
+    assert name in text and (spec is None or spec)
 
 
 def test_build_parts_wires_one_set_of_objects_from_settings(tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ async def test_get_many_is_a_partial_result_with_progress(
     seen: list[FetchProgress] = []
     async with service(projects, tmp_path) as (svc, _):
         result = await svc.get_many(
-            ["attrs", ("httpx", ">=0.28"), "no-such-pkg", ("trio", ">=99")],
+            ["attrs", "httpx>=0.28", "no-such-pkg", ("trio", ">=99")],
             max_tokens_per_package=500,
             on_progress=seen.append,
         )

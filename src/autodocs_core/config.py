@@ -21,7 +21,7 @@ from .http import Credentials, HttpConfig, make_ssl_context, split_userinfo
 from .pypi import DEFAULT_DEADLINE, DEFAULT_INDEX_URL, IndexConfig, normalize_index_url
 from .resilience import HedgePolicy
 
-__all__ = ["ENV_VARS", "Settings"]
+__all__ = ["ENV_VARS", "MAX_ALLOWED_HOSTS", "MAX_TOKEN_LENGTH", "Settings", "http_token"]
 
 N = TypeVar("N", int, float)
 
@@ -71,12 +71,24 @@ class Settings:
         fleet_rate: ``AUTODOCS_FLEET_RATE``: upstream attempts per second to each index host,
             fleet-wide (with ``redis_url``; per process when Redis is unavailable); unset: no
             limit.
+        http_token: ``AUTODOCS_HTTP_TOKEN``: bearer token the MCP server's HTTP transport
+            requires (printable ASCII without spaces; set but empty is an error). Never logged:
+            :meth:`describe` and ``repr`` show ``***``.
+        http_allowed_hosts: ``AUTODOCS_HTTP_ALLOWED_HOSTS``: comma-separated ``Host`` names
+            (``name``, ``name:port`` or ``*``) the HTTP transport answers besides loopback and
+            the bound address.
+        http_header_timeout: ``AUTODOCS_HTTP_HEADER_TIMEOUT``: seconds a connection has to send
+            a complete request head.
+        http_body_timeout: ``AUTODOCS_HTTP_BODY_TIMEOUT``: seconds the HTTP transport waits for
+            each piece of a request body (then 408).
+        http_max_connections: ``AUTODOCS_HTTP_MAX_CONNECTIONS``: open HTTP connections at most.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
        ``hedge_min_delay``, ``redis_url``, ``redis_timeout`` and ``fleet_rate``; the CA
-       bundle, the netrc file and the cache directory are checked when the settings are read.
+       bundle, the netrc file and the cache directory are checked when the settings are read;
+       the HTTP transport's ``http_*`` settings (read by the server's entry point before).
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -106,6 +118,11 @@ class Settings:
     redis_url: str | None = None
     redis_timeout: float = 0.25
     fleet_rate: float | None = None
+    http_token: str | None = None
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_max_connections: int = 256
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,7 +135,9 @@ class Settings:
         values: dict[str, Any] = {}
         for field, (var, parse) in ENV_VARS.items():
             raw = env.get(var)
-            if raw is not None and raw.strip() != "":
+            if raw is not None and var in _VERBATIM:
+                values[field] = parse(var, raw)  # a secret is taken as typed, or refused
+            elif raw is not None and raw.strip() != "":
                 values[field] = parse(var, raw.strip())
             elif raw is not None and var in _BLANK_IS_AN_ERROR:
                 raise ConfigError(
@@ -184,7 +203,7 @@ class Settings:
     def describe(self) -> dict[str, Any]:
         """Return the settings as a dict with secrets and URL credentials redacted."""
         out = attrs.asdict(self)
-        for secret in ("index_token", "index_password"):
+        for secret in ("index_token", "index_password", "http_token"):
             if out[secret]:
                 out[secret] = "***"
         out["index_url"] = redact_url(self.index_url)
@@ -238,6 +257,53 @@ def _text(var: str, raw: str) -> str:
     return raw
 
 
+MAX_TOKEN_LENGTH = 4096
+"""Longest bearer token ``AUTODOCS_HTTP_TOKEN`` accepts."""
+MAX_ALLOWED_HOSTS = 100
+"""Most entries ``AUTODOCS_HTTP_ALLOWED_HOSTS`` accepts."""
+
+
+def http_token(var: str, raw: str) -> str:
+    """Check a bearer token given as *var* (``AUTODOCS_HTTP_TOKEN`` or a ``--token`` flag).
+
+    Set but empty is a mistake (it would silently turn authentication off), and so is a token
+    with spaces, control or non-ASCII characters (it could not be sent in a header as typed).
+    The error names *var* and the token's length, never the token.
+
+    Raises:
+        ConfigError: Empty, too long, or not printable ASCII without spaces.
+
+    .. versionadded:: 0.2.0
+    """
+    if not raw:
+        raise ConfigError(
+            f"{var} is set but empty",
+            details={"variable": var},
+            suggestions=(f"Give {var} a secret value, or unset it to run without a token.",),
+        )
+    if len(raw) > MAX_TOKEN_LENGTH or not all("!" <= c <= "~" for c in raw):
+        raise ConfigError(
+            f"{var} must be printable ASCII without spaces (at most {MAX_TOKEN_LENGTH} characters)",
+            details={"variable": var, "length": len(raw)},
+            suggestions=("Use letters, digits and -._~ (e.g. secrets.token_urlsafe()).",),
+        )
+    return raw
+
+
+def _hosts(var: str, raw: str) -> tuple[str, ...]:
+    entries = tuple(e.strip() for e in raw.split(",") if e.strip())
+    bad = [e for e in entries if len(e) > 255 or not all("!" <= c <= "~" for c in e)]
+    if bad or len(entries) > MAX_ALLOWED_HOSTS:
+        raise ConfigError(
+            f"{var} is invalid: at most {MAX_ALLOWED_HOSTS} comma-separated host names "
+            "(printable, no spaces, at most 255 characters each)",
+            details={"variable": var, "entries": len(entries), "bad": [b[:40] for b in bad[:5]]},
+            suggestions=(f"Set {var} to names such as 'docs.example' or 'docs.example:8443'.",),
+        )
+    return entries
+
+
+_VERBATIM = frozenset({"AUTODOCS_HTTP_TOKEN"})
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _BLANK_IS_AN_ERROR = frozenset({"AUTODOCS_SHUTDOWN_GRACE", "AUTODOCS_LOG_LEVEL"})
 _MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
@@ -342,5 +408,10 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
     "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
     "fleet_rate": ("AUTODOCS_FLEET_RATE", _number(float, 0.01, 1_000_000.0)),
+    "http_token": ("AUTODOCS_HTTP_TOKEN", http_token),
+    "http_allowed_hosts": ("AUTODOCS_HTTP_ALLOWED_HOSTS", _hosts),
+    "http_header_timeout": ("AUTODOCS_HTTP_HEADER_TIMEOUT", _number(float, 0.1, 600.0)),
+    "http_body_timeout": ("AUTODOCS_HTTP_BODY_TIMEOUT", _number(float, 0.1, 3600.0)),
+    "http_max_connections": ("AUTODOCS_HTTP_MAX_CONNECTIONS", _number(int, 1, 100_000)),
 }
 """Settings field -> (environment variable, parser)."""

@@ -58,6 +58,7 @@ __all__ = [
     "Found",
     "Lookup",
     "split_extras",
+    "split_requirement",
 ]
 
 STALE_REFRESH_SECONDS = 3.0
@@ -114,6 +115,24 @@ def split_extras(name: str) -> tuple[str, tuple[str, ...]]:
         return base, ()
     inner = name.split("[", 1)[1].rstrip()[:-1]
     return base, tuple(e.strip() for e in inner.split(",") if e.strip())
+
+
+def split_requirement(requirement: str) -> tuple[str, str | None]:
+    """Split a requirement string (``httpx>=0.27``) into the name and its constraint.
+
+    ``httpx`` gives ``("httpx", None)``; extras and markers are left out. A string that is not a
+    PEP 508 requirement comes back whole as the name (the lookup then reports the bad name, in
+    the caller's own words).
+
+    .. versionadded:: 0.2.0
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(requirement)
+    except InvalidRequirement:
+        return requirement, None
+    return req.name, str(req.specifier) or None
 
 
 def _exact_pin(constraint: str | None) -> str | None:

@@ -38,7 +38,7 @@ from .docs import MIN_TOKENS, check_budget, render_api, render_docs
 from .errors import AutodocsError, InvalidInputError
 from .fleet import LocalState, SharedState, fleet_from_settings
 from .http import HttpClient
-from .lookup import Found, Lookup, split_extras
+from .lookup import Found, Lookup, split_extras, split_requirement
 from .observability import (
     HealthReport,
     Readiness,
@@ -58,6 +58,7 @@ from .resilience import (
 
 __all__ = [
     "MAX_PACKAGES",
+    "MAX_REQUIREMENT_LENGTH",
     "ApiAnswer",
     "DocsAnswer",
     "DocsService",
@@ -74,6 +75,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[
 
 MAX_PACKAGES = 100
 """Most packages one :meth:`DocsService.get_many` call accepts."""
+MAX_REQUIREMENT_LENGTH = 340
+"""Longest requirement string (name, extras, constraint) :meth:`DocsService.get_many` accepts."""
 
 
 @attrs.frozen
@@ -501,6 +504,7 @@ class DocsService:
         constraint: str | None = None,
         *,
         scope: str = "smart",
+        include_dependencies: bool = True,
         max_dependencies: int = 8,
         max_tokens: int | None = None,
         query: str | None = None,
@@ -516,12 +520,15 @@ class DocsService:
             name: The package.
             constraint: Its version constraint.
             scope: ``primary-only``, ``runtime`` (declared order) or ``smart`` (shims last).
+            include_dependencies: ``False`` is the same as ``scope="primary-only"``.
             max_dependencies: Most dependencies fetched (0..50).
             max_tokens: Budget of the whole answer.
             query: Ranks the primary package's sections.
             on_progress: Called after each dependency.
         """
         budget = check_budget(max_tokens)
+        if not include_dependencies:
+            scope = "primary-only"
         if not isinstance(max_dependencies, int) or not (
             0 <= max_dependencies <= MAX_CONTEXT_DEPENDENCIES
         ):
@@ -584,7 +591,9 @@ class DocsService:
         """Fetch many packages at once (bounded concurrency); failures are listed, not raised.
 
         Args:
-            packages: Names, or ``(name, constraint)`` pairs (at most ``MAX_PACKAGES``).
+            packages: Requirement strings (``httpx>=0.27``, or a bare name for the latest; see
+                :func:`~autodocs_core.lookup.split_requirement`), or ``(name, constraint)``
+                pairs (at most ``MAX_PACKAGES``).
             max_tokens_per_package: Budget of each answer.
             on_progress: Called after each package.
         """
@@ -594,8 +603,14 @@ class DocsService:
                 details={"count": len(packages)},
                 suggestions=("Split the list into several calls.",),
             )
+        too_long = [p for p in packages if isinstance(p, str) and len(p) > MAX_REQUIREMENT_LENGTH]
+        if too_long:
+            raise InvalidInputError(
+                f"A requirement string is longer than {MAX_REQUIREMENT_LENGTH} characters",
+                details={"length": len(too_long[0])},
+            )
         check_budget(max_tokens_per_package)
-        items = [(p, None) if isinstance(p, str) else (p[0], p[1]) for p in packages]
+        items = [split_requirement(p) if isinstance(p, str) else (p[0], p[1]) for p in packages]
 
         async def one(item: tuple[str, str | None]) -> DocsAnswer:
             return await self.get_docs(item[0], item[1], max_tokens=max_tokens_per_package)

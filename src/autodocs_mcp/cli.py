@@ -152,52 +152,39 @@ def _size(n: int) -> str:
     return f"{n} bytes"  # pragma: no cover - the loop always returns
 
 
-def _with_docs(out: Any, answer: Any) -> dict[str, Any]:
+def _with_docs(out: dict[str, Any], answer: Any) -> dict[str, Any]:
     """The structured answer plus the documentation text (``--json`` is for scripts)."""
-    data: dict[str, Any] = out.model_dump(mode="json")
-    data["documentation"] = answer.documentation
-    return data
-
-
-def _split_spec(raw: str) -> tuple[str, str | None]:
-    """``httpx>=0.27`` -> (``httpx``, ``>=0.27``); ``httpx==0.28.1`` likewise; bad -> as is."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        req = Requirement(raw)
-    except InvalidRequirement:
-        return raw, None
-    return req.name, str(req.specifier) or None
+    return {**out, "documentation": answer.documentation}
 
 
 async def _docs(settings: Settings, args: argparse.Namespace) -> int:
+    from autodocs_core.lookup import split_requirement
     from autodocs_core.service import DocsService
 
-    from ._format import docs_out, many_out
+    from ._wire import DOCS, MANY
 
     async with DocsService(settings) as service:
         if len(args.packages) == 1:
-            name, spec = _split_spec(args.packages[0])
+            name, spec = split_requirement(args.packages[0])
             async with _status(f"Reading the documentation of {name}", args):
                 answer = await service.get_docs(
                     name, spec, query=args.query, max_tokens=args.max_tokens
                 )
-            _emit(_with_docs(docs_out(answer), answer), answer.documentation, args.json)
+            _emit(_with_docs(DOCS.value(answer), answer), answer.documentation, args.json)
             for warning in answer.warnings:
                 print(f"autodocs: warning: {warning}", file=sys.stderr)
             return 0
         from rich.progress import Progress
 
-        items = [_split_spec(p) for p in args.packages]
         with Progress(transient=True, disable=args.json or not sys.stderr.isatty()) as bar:
-            task = bar.add_task("Fetching documentation", total=len(items))
+            task = bar.add_task("Fetching documentation", total=len(args.packages))
             result = await service.get_many(
-                items,
+                args.packages,
                 max_tokens_per_package=args.max_tokens,
                 on_progress=lambda p: bar.update(task, completed=p.done),
             )
         text = "\n\n---\n\n".join(a.documentation for a in result.succeeded)
-        data = many_out(result).model_dump(mode="json")
+        data = MANY.value(result)
         for item, answer in zip(data["succeeded"], result.succeeded, strict=True):
             item["documentation"] = answer.documentation
         _emit(data, text, args.json)
@@ -210,29 +197,31 @@ async def _docs(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _api(settings: Settings, args: argparse.Namespace) -> int:
+    from autodocs_core.lookup import split_requirement
     from autodocs_core.service import DocsService
 
-    from ._format import api_out
+    from ._wire import API
 
     async with DocsService(settings) as service:
-        name, spec = _split_spec(args.package)
+        name, spec = split_requirement(args.package)
         async with _status(f"Reading the API of {name}", args):
             answer = await service.get_api_reference(
                 name, spec, symbol=args.symbol, query=args.query, max_tokens=args.max_tokens
             )
-        _emit(_with_docs(api_out(answer), answer), answer.documentation, args.json)
+        _emit(_with_docs(API.value(answer), answer), answer.documentation, args.json)
         for warning in answer.warnings:
             print(f"autodocs: warning: {warning}", file=sys.stderr)
         return EXIT_CODES["partial"] if answer.partial else 0
 
 
 async def _context(settings: Settings, args: argparse.Namespace) -> int:
+    from autodocs_core.lookup import split_requirement
     from autodocs_core.service import DocsService
 
-    from ._format import context_out
+    from ._wire import CONTEXT
 
     async with DocsService(settings) as service:
-        name, spec = _split_spec(args.package)
+        name, spec = split_requirement(args.package)
         async with _status(f"Reading {name} and its dependencies", args):
             answer = await service.get_docs_with_context(
                 name,
@@ -241,23 +230,21 @@ async def _context(settings: Settings, args: argparse.Namespace) -> int:
                 max_dependencies=args.max_dependencies,
                 max_tokens=args.max_tokens,
             )
-        _emit(_with_docs(context_out(answer), answer), answer.documentation, args.json)
+        _emit(_with_docs(CONTEXT.value(answer), answer), answer.documentation, args.json)
         return 0 if answer.dependencies.is_complete else EXIT_CODES["partial"]
 
 
 async def _scan(settings: Settings, args: argparse.Namespace) -> int:
     from autodocs_core.service import DocsService
 
-    from ._format import scan_out
+    from ._wire import SCAN
 
     async with DocsService(settings, store=None) as service:
         result = await service.scan(args.path)
     lines = [f"{d.name}{d.constraint}  ({d.group}, {d.source}:{d.line})" for d in result.succeeded]
     lines += [f"note: {w}" for w in result.warnings]
     lines += [f"problem: {f.error.error}" for f in result.failed]
-    _emit(
-        scan_out(result).model_dump(mode="json"), "\n".join(lines) or "No dependencies.", args.json
-    )
+    _emit(SCAN.value(result), "\n".join(lines) or "No dependencies.", args.json)
     return 0 if result.is_complete else EXIT_CODES["partial"]
 
 
@@ -421,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args)
     try:
+        import rich  # noqa: F401  # the commands render with it (the extra): say so before any work
+
         settings = Settings.from_env(os.environ)
         if args.command == "config":
             return _config(settings, args)

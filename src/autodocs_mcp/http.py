@@ -18,8 +18,6 @@ import contextlib
 import hmac
 import json
 import logging
-import os
-import signal
 import socket
 import sys
 import time
@@ -56,7 +54,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 @attrs.frozen
 class HttpLimits:
-    """Time and count limits of the HTTP transport (``AUTODOCS_HTTP_*``, read in main.py).
+    """Time and count limits of the HTTP transport (``Settings.http_*``, passed by main.py).
 
     Attributes:
         header_timeout: Seconds a connection may take to send a complete request head (from
@@ -446,6 +444,8 @@ async def serve_http(
 
     from autodocs_core.service import DocsService
 
+    from ._shutdown import watch_signals
+
     limits = limits or HttpLimits()
     refusals = RefusalLog()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -495,16 +495,10 @@ async def serve_http(
     async with DocsService(settings) as service, anyio.create_task_group() as tg:
         server.holder.service = service
 
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    log.warning("shutting down (signal)")
-                    service.begin_shutdown()  # new calls are refused from here on
-                    uv_server.should_exit = True  # in-flight requests get the grace period
-                    async for _ in signals:
-                        os._exit(130)
+        def stop_serving() -> None:
+            uv_server.should_exit = True  # in-flight requests get the grace period
 
-        tg.start_soon(watch_signals)
+        await tg.start(watch_signals, lambda: service, stop_serving)
         # Always said, whatever the log level: with --port 0 it is the only way to learn the port.
         shown = f"[{host}]" if ":" in host else host
         print(

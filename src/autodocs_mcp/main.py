@@ -7,19 +7,16 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 if TYPE_CHECKING:
-    from mcp.shared._stream_protocols import ReadStream, WriteStream
     from mcp.shared.message import SessionMessage
 
-    from .http import HttpLimits
     from .server import AutodocsServer
 
 __all__ = ["JsonFormatter", "configure_logging", "main", "run_stdio"]
@@ -103,8 +100,11 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     from autodocs_core.config import ENV_VARS
 
-    # One flag per setting, named after it: --index-url sets AUTODOCS_INDEX_URL, and so on.
+    # One flag per setting, named after it: --index-url sets AUTODOCS_INDEX_URL, and so on
+    # (the HTTP token's flag is --token).
     for field, (var, _) in ENV_VARS.items():
+        if field == "http_token":
+            continue
         parser.add_argument(
             f"--{field.replace('_', '-')}",
             dest=f"setting_{field}",
@@ -113,16 +113,22 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     args = parser.parse_args(argv)
     configure_logging()  # until the settings are read: their errors are printed as payloads
-    from autodocs_core.config import Settings
+    import attrs
+
+    from autodocs_core.config import Settings, http_token
     from autodocs_core.errors import ConfigError
 
     env = dict(os.environ)
     for field, (var, _) in ENV_VARS.items():
-        value = getattr(args, f"setting_{field}")
+        value = getattr(args, f"setting_{field}", None)
         if value is not None:
             env[var] = value
+    if args.token is not None:
+        env.pop("AUTODOCS_HTTP_TOKEN", None)  # the flag wins (and is checked below)
     try:
         settings = Settings.from_env(env)
+        if args.token is not None:  # the flag wins; its errors name it
+            settings = attrs.evolve(settings, http_token=http_token("--token", args.token))
     except ConfigError as exc:
         print(json.dumps(exc.to_payload()), file=sys.stderr)
         return 2
@@ -134,16 +140,20 @@ def _main(argv: Sequence[str] | None) -> int:
     from .server import build_server
 
     if args.transport == "http":
-        from .http import serve_http
+        from .http import HttpLimits, serve_http
 
+        token = settings.http_token
         try:
-            token = _http_token(args.token, env)
             _check_exposure(args.host, token, allow=args.allow_remote_without_token)
-            limits = _http_limits(env)
         except ConfigError as exc:
             print(json.dumps(exc.to_payload()), file=sys.stderr)
             return 2
-        allowed = env.get("AUTODOCS_HTTP_ALLOWED_HOSTS", "").split(",")
+        limits = HttpLimits(
+            header_timeout=settings.http_header_timeout,
+            body_timeout=settings.http_body_timeout,
+            max_connections=settings.http_max_connections,
+        )
+        allowed = settings.http_allowed_hosts
         server = build_server(settings, own_service=False, allow_broad_roots=allow_broad_roots)
         return anyio.run(
             lambda: serve_http(
@@ -159,33 +169,6 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     server = build_server(settings, allow_broad_roots=allow_broad_roots)
     return anyio.run(serve_stdio, server, grace)
-
-
-def _http_token(flag: str | None, env: dict[str, str]) -> str | None:
-    """The bearer token from ``--token`` or ``AUTODOCS_HTTP_TOKEN``; None when neither is set.
-
-    Set but empty is a mistake (it would silently turn authentication off), and so is a token
-    with spaces, control or non-ASCII characters (it could not be sent in a header as typed).
-    """
-    from autodocs_core.errors import ConfigError
-
-    source = "--token" if flag is not None else "AUTODOCS_HTTP_TOKEN"
-    token = flag if flag is not None else env.get("AUTODOCS_HTTP_TOKEN")
-    if token is None:
-        return None
-    if not token:
-        raise ConfigError(
-            f"{source} is set but empty",
-            details={"variable": source},
-            suggestions=(f"Give {source} a secret value, or unset it to run without a token.",),
-        )
-    if len(token) > 4096 or not all("!" <= c <= "~" for c in token):
-        raise ConfigError(
-            f"{source} must be printable ASCII without spaces (at most 4096 characters)",
-            details={"variable": source, "length": len(token)},
-            suggestions=("Use letters, digits and -._~ (e.g. secrets.token_urlsafe()).",),
-        )
-    return token
 
 
 def _is_loopback(host: str) -> bool:
@@ -214,38 +197,6 @@ def _check_exposure(host: str, token: str | None, *, allow: bool) -> None:
         )
 
 
-def _http_limits(env: dict[str, str]) -> HttpLimits:
-    """Timeouts and the connection limit from ``AUTODOCS_HTTP_*`` (validated, bounded)."""
-    from autodocs_core.errors import ConfigError
-
-    from .http import HttpLimits
-
-    def number(var: str, default: float, low: float, high: float) -> float:
-        raw = env.get(var)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-            if not low <= value <= high:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(
-                f"{var}={raw[:40]!r} is invalid: expected a number from {low:g} to {high:g}",
-                details={"variable": var, "minimum": low, "maximum": high},
-                suggestions=(f"Unset {var} or give a number such as {default:g}.",),
-            ) from None
-        return value
-
-    defaults = HttpLimits()
-    return HttpLimits(
-        header_timeout=number("AUTODOCS_HTTP_HEADER_TIMEOUT", defaults.header_timeout, 0.1, 600),
-        body_timeout=number("AUTODOCS_HTTP_BODY_TIMEOUT", defaults.body_timeout, 0.1, 3600),
-        max_connections=int(
-            number("AUTODOCS_HTTP_MAX_CONNECTIONS", defaults.max_connections, 1, 100_000)
-        ),
-    )
-
-
 FLUSH_SECONDS = 0.2
 """Time given to the transport to write the last answers after the calls finished."""
 
@@ -260,26 +211,13 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
     finish, then everything is cancelled and the HTTP client closed (exit 0). A second signal
     exits at once (exit 130).
     """
+    from ._shutdown import drain_calls, watch_signals
+
     holder = server.holder
     async with anyio.create_task_group() as tg:
 
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    if holder.service is not None:
-                        holder.service.begin_shutdown()
-                    logging.getLogger("autodocs").warning("shutting down (signal)")
-                    tg.start_soon(drain)
-                    async for _ in signals:
-                        os._exit(130)
-
         async def drain() -> None:
-            with anyio.move_on_after(grace):
-                if holder.service is not None:
-                    await holder.service.metrics.wait_idle()
-                    # The last answers still pass through the SDK's writer task: let it
-                    # flush them to stdout (bounded by the grace period).
-                    await anyio.sleep(FLUSH_SECONDS)
+            await drain_calls(holder.service, grace, flush=FLUSH_SECONDS)
             # The stdio transport reads stdin in a worker thread that cancellation cannot
             # interrupt, so close what we own and leave directly rather than wait for EOF.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
@@ -293,7 +231,7 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
             await run_stdio(server)
             tg.cancel_scope.cancel()  # stdin closed: stop watching signals
 
-        tg.start_soon(watch_signals)
+        await tg.start(watch_signals, lambda: holder.service, lambda: tg.start_soon(drain))
         tg.start_soon(run)
     return 0
 
@@ -310,7 +248,9 @@ async def run_stdio(server: AutodocsServer) -> None:
     """
     from mcp.server.stdio import stdio_server
 
-    lowlevel = server._lowlevel_server
+    from .server import sdk_lowlevel_server
+
+    lowlevel = sdk_lowlevel_server(server)
     async with stdio_server() as (read_stream, write_stream):
         await lowlevel.run(
             _AnsweringReader(read_stream, write_stream),
@@ -323,13 +263,26 @@ MAX_BATCH_ANSWERS = 100
 """At most this many requests of one (unsupported) batch array get an error answer each."""
 
 
+class _Receiver(Protocol):
+    """What :class:`_AnsweringReader` reads from (the SDK's stdio read stream)."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class _Sender(Protocol):
+    """What :class:`_AnsweringReader` answers through (the SDK's stdio write stream)."""
+
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
 class _AnsweringReader:
     """A read stream that answers unparsable messages itself and passes the rest through."""
 
     def __init__(
         self,
-        inner: ReadStream[SessionMessage | Exception],
-        writer: WriteStream[SessionMessage],
+        inner: _Receiver,
+        writer: _Sender,
     ) -> None:
         self.inner = inner
         self.writer = writer

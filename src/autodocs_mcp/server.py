@@ -1,8 +1,11 @@
-"""The MCP server: each tool validates its arguments, makes one call to DocsService, formats.
+"""The MCP server: each tool parses its arguments, makes one call to DocsService, formats.
 
 Tool names are compatible with the existing AutoDocs MCP server. Failures are ``isError`` results
 whose text is the JSON payload ``{"error", "error_type", "details", "suggestions",
-"recovery_actions"}``; the server keeps serving other calls.
+"recovery_actions"}``; the server keeps serving other calls. The tools are module-level
+functions registered in one place (:func:`build_server`), through the SDK's public ``Tool``
+and ``MCPServer(tools=...)``; their output schemas come from the core's attrs classes
+(:mod:`autodocs_mcp._wire`).
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import anyio
+import attrs
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import (
     CallToolResult,
     ListRootsResult,
@@ -27,38 +32,31 @@ from mcp_types import (
 from pydantic import Field, ValidationError
 
 from autodocs_core.config import Settings
-from autodocs_core.deps import check_scan_root
+from autodocs_core.deps import choose_scan_target
 from autodocs_core.docs import DEFAULT_MAX_TOKENS, MAX_TOKENS, MIN_TOKENS
 from autodocs_core.errors import AutodocsError, InternalError, InvalidInputError
 from autodocs_core.pypi import MAX_CONSTRAINT_LENGTH, MAX_NAME_LENGTH
 from autodocs_core.resilience import FetchProgress
-from autodocs_core.service import MAX_QUERY_LENGTH, MAX_SYMBOL_LENGTH, DocsService
-
-from ._errors import error_result, payload_text
-from ._format import (
-    ApiOut,
-    CacheStatsOut,
-    ContextOut,
-    DocsOut,
-    HealthOut,
-    ManyOut,
-    MetricsOut,
-    ReadyOut,
-    RefreshOut,
-    ScanOut,
-    api_out,
-    context_out,
-    docs_out,
-    many_out,
-    scan_out,
+from autodocs_core.service import (
+    MAX_PACKAGES,
+    MAX_QUERY_LENGTH,
+    MAX_REQUIREMENT_LENGTH,
+    MAX_SYMBOL_LENGTH,
+    DocsService,
 )
 
-__all__ = ["build_server"]
+from . import _wire
+from ._errors import error_result, payload_text
+
+__all__ = ["AutodocsServer", "build_server", "sdk_lowlevel_server"]
 
 log = logging.getLogger("autodocs")
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+LOCAL_IDEMPOTENT = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 PackageName = Annotated[
     str,
@@ -71,6 +69,27 @@ Constraint = Annotated[
         max_length=MAX_CONSTRAINT_LENGTH,
         description="PEP 440 specifier or version; omit for latest.",
     ),
+]
+
+
+def _optional_text(max_length: int, description: str) -> Any:
+    """The ``Field`` of an optional string argument (bounded, described)."""
+    return Field(default=None, max_length=max_length, description=description)
+
+
+Query = Annotated[str | None, _optional_text(MAX_QUERY_LENGTH, "Topic to prefer, e.g. 'timeouts'.")]
+ApiQuery = Annotated[str | None, _optional_text(MAX_QUERY_LENGTH, "What to search the API for.")]
+Symbol = Annotated[
+    str | None,
+    _optional_text(MAX_SYMBOL_LENGTH, "Dotted path to look up, e.g. 'httpx.Client.get'."),
+]
+ProjectPath = Annotated[
+    str | None,
+    _optional_text(4096, "Project directory or file; default the client's first root."),
+]
+RefreshName = Annotated[
+    str | None,
+    _optional_text(MAX_NAME_LENGTH, "Package to drop from the cache; omit to drop everything."),
 ]
 MaxTokens = Annotated[
     int | None,
@@ -118,13 +137,20 @@ class AutodocsServer(MCPServer[Any]):
 
     ``call_tool`` is the one error translator: a tool raises, and an :class:`AutodocsError`
     becomes its payload, anything else a generic ``internal_error`` (details in the log only).
+
+    Attributes:
+        holder: The service the tools call (opened by the lifespan or the HTTP transport).
+        registered: The tools by name, as published (compact, strict schemas).
+        allow_broad_roots: Whether scan roots may cover the filesystem or a home directory.
     """
 
     holder: _ServiceHolder
+    registered: dict[str, Tool]
+    allow_broad_roots: bool
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """Refuse calls while shutting down, reject unknown arguments, then run the tool."""
-        service = self.holder.service if hasattr(self, "holder") else None
+        service = self.holder.service
         if service is not None and service.shutting_down:
             return error_result(
                 AutodocsError(
@@ -133,7 +159,7 @@ class AutodocsServer(MCPServer[Any]):
                     suggestions=("Retry once the client has restarted the server.",),
                 )
             )
-        tool = self._tool_manager.get_tool(name)
+        tool = self.registered.get(name)
         if tool is None:
             return error_result(
                 InvalidInputError(
@@ -184,41 +210,20 @@ def _internal_error(tool: str, exc: BaseException) -> CallToolResult:
     return error_result(InternalError(tool, exc_type=type(exc).__name__))
 
 
-def _strict(server: MCPServer[Any]) -> None:
-    """Publish ``additionalProperties: false`` and compact schemas for every tool.
+def _compact(schema: Any) -> Any:
+    """An input schema without titles, with nullable types folded (descriptions kept).
 
     The tool list rides along in every conversation, so its schemas carry what a client needs
-    (types, bounds, required arguments, argument descriptions) and nothing else: no titles, no
-    descriptions of output models, ``["string", "null"]`` instead of an ``anyOf``, and the
-    items of output lists (failures, dependencies, skipped modules) as plain objects (their
-    fields are documented once, in docs/tools.md and docs/errors.md).
+    (types, bounds, required arguments, argument descriptions) and nothing else: no titles,
+    ``["string", "null"]`` instead of an ``anyOf``, no ``default: null``.
     """
-    for tool in server._tool_manager.list_tools():
-        tool.parameters = _compact(tool.parameters, keep_descriptions=True)
-        tool.parameters["additionalProperties"] = False
-        if tool.output_schema is not None:
-            tool.output_schema = _compact(tool.output_schema, keep_descriptions=False)
-
-
-def _compact(schema: Any, *, keep_descriptions: bool) -> Any:
-    """A JSON schema without titles (and output descriptions), with nullable types folded."""
     if isinstance(schema, list):
-        return [_compact(v, keep_descriptions=keep_descriptions) for v in schema]
+        return [_compact(v) for v in schema]
     if not isinstance(schema, dict):
         return schema
-    if not keep_descriptions and "$ref" in schema:
-        return {"type": "object"}  # nested items of outputs: their fields are in docs/tools.md
-    drop = {"title"} if keep_descriptions else {"title", "description"}
-    out = {
-        k: _compact(v, keep_descriptions=keep_descriptions)
-        for k, v in schema.items()
-        if k not in drop
-    }
+    out = {k: _compact(v) for k, v in schema.items() if k != "title"}
     if "properties" in schema:  # property names are data, not keywords: keep them all
-        out["properties"] = {
-            name: _compact(sub, keep_descriptions=keep_descriptions)
-            for name, sub in schema["properties"].items()
-        }
+        out["properties"] = {name: _compact(sub) for name, sub in schema["properties"].items()}
     variants = out.get("anyOf")
     if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
         (other,) = [v for v in variants if v != {"type": "null"}]
@@ -228,24 +233,132 @@ def _compact(schema: Any, *, keep_descriptions: bool) -> Any:
             out["type"] = [other["type"], "null"]
     if "default" in out and out["default"] is None:
         del out["default"]  # an optional argument's absence says as much
-    if not keep_descriptions:
-        out.pop("required", None)  # every output field is always present
-    if not keep_descriptions:
-        out.pop("$defs", None)
     return out
 
 
-def _result(structured: Any, text: str) -> Any:
-    """A success result: readable text plus structured content (typed as the output model).
+def _result(structured: dict[str, Any], text: str) -> CallToolResult:
+    """A success result: readable text plus structured content (as the output schema says).
 
     The documentation travels once: as the text content, which every client shows the model
     (clients that read only text get everything they need, header included); the structured
     content carries the fields a program acts on (version, provenance, cache state, sizes).
     """
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=structured.model_dump(mode="json"),
+        content=[TextContent(type="text", text=text)], structured_content=structured
     )
+
+
+def sdk_lowlevel_server(server: MCPServer[Any]) -> Any:
+    """The SDK's low-level server behind *server*: the adapter's one private SDK attribute.
+
+    mcp 2.x runs an ``MCPServer`` over stdio only with streams it opens itself
+    (``run_stdio_async``); :func:`autodocs_mcp.main.run_stdio` wraps the read stream to answer
+    lines the SDK cannot parse, so it needs the low-level ``run``. No public accessor exists;
+    ``tests/mcp/test_server.py`` checks this one, so an SDK change fails loudly there.
+    """
+    return server._lowlevel_server
+
+
+def _service(ctx: Context[Any, Any]) -> DocsService:
+    """The service behind the server that runs this call."""
+    server = ctx.mcp_server
+    if not isinstance(server, AutodocsServer):  # pragma: no cover - registered only there
+        raise TypeError("the autodocs tools run on an AutodocsServer")
+    return server.holder.get()
+
+
+# -- the tools --------------------------------------------------------------------------------
+
+
+async def get_package_docs(
+    ctx: Context[Any, Any],
+    package_name: PackageName,
+    version_constraint: Constraint = None,
+    query: Query = None,
+    max_tokens: MaxTokens = None,
+) -> CallToolResult:
+    """README and metadata of one exact version; with a query, also its API from the wheel."""
+    answer = await _service(ctx).get_docs(
+        package_name, version_constraint, query=query, max_tokens=max_tokens
+    )
+    return _result(_wire.DOCS.value(answer), answer.documentation)
+
+
+async def get_api_reference(
+    ctx: Context[Any, Any],
+    package_name: PackageName,
+    version_constraint: Constraint = None,
+    symbol: Symbol = None,
+    query: ApiQuery = None,
+    max_tokens: MaxTokens = None,
+) -> CallToolResult:
+    """Signatures and docstrings of one exact version, from its wheel; names what it lacks."""
+    answer = await _service(ctx).get_api_reference(
+        package_name, version_constraint, symbol=symbol, query=query, max_tokens=max_tokens
+    )
+    return _result(_wire.API.value(answer), answer.documentation)
+
+
+async def get_package_docs_with_context(
+    ctx: Context[Any, Any],
+    package_name: PackageName,
+    version_constraint: Constraint = None,
+    include_dependencies: Annotated[
+        bool, Field(default=True, description="Add summaries of runtime dependencies.")
+    ] = True,
+    context_scope: Annotated[
+        Literal["primary-only", "runtime", "smart"],
+        Field(default="smart", description="Which dependencies: smart ranks shims last."),
+    ] = "smart",
+    max_dependencies: Annotated[int, Field(default=8, ge=0, le=50)] = 8,
+    max_tokens: MaxTokens = None,
+) -> CallToolResult:
+    """A package's docs plus summaries of its runtime dependencies, in one budget."""
+    answer = await _service(ctx).get_docs_with_context(
+        package_name,
+        version_constraint,
+        scope=context_scope,
+        include_dependencies=include_dependencies,
+        max_dependencies=max_dependencies,
+        max_tokens=max_tokens,
+    )
+    return _result(_wire.CONTEXT.value(answer), answer.documentation)
+
+
+async def get_docs_for_packages(
+    ctx: Context[Any, Any],
+    packages: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_REQUIREMENT_LENGTH)]],
+        Field(
+            min_length=1,
+            max_length=MAX_PACKAGES,
+            description="Requirement strings, e.g. ['httpx>=0.27', 'attrs'].",
+        ),
+    ],
+    max_tokens_per_package: MaxTokens = None,
+) -> CallToolResult:
+    """Docs of many packages at once; failures are listed, not raised."""
+    service = _service(ctx)
+    # Progress arrives synchronously from the fetcher; a small task forwards it to the client.
+    send, recv = anyio.create_memory_object_stream[FetchProgress](len(packages) + 1)
+
+    async def forward() -> None:
+        async with recv:
+            async for p in recv:
+                await ctx.report_progress(p.done, p.total, f"{p.done}/{p.total} packages")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(forward)
+        async with send:
+            result = await service.get_many(
+                packages,
+                max_tokens_per_package=max_tokens_per_package,
+                on_progress=send.send_nowait,
+            )
+    text = "\n\n---\n\n".join(a.documentation for a in result.succeeded)
+    if result.failed:
+        text += "\n\nFailed: " + ", ".join(f.key for f in result.failed)
+    return _result(_wire.MANY.value(result), text or "No package succeeded.")
 
 
 def _path_from_uri(uri: str) -> Path | None:
@@ -255,68 +368,107 @@ def _path_from_uri(uri: str) -> Path | None:
     return Path(urllib.parse.unquote(parts.path))
 
 
-def _fetch_roots(ctx: Context[Any, Any]) -> ListRoots | ListRootsResult:
-    """Ask the client for its roots when it offers them (the SDK runs the round trip)."""
-    caps = ctx.client_capabilities
-    if caps is not None and getattr(caps, "roots", None) is not None:
-        return ListRoots()
-    return ListRootsResult(roots=[])
-
-
 def _offers_roots(ctx: Context[Any, Any]) -> bool:
     caps = ctx.client_capabilities
     return caps is not None and getattr(caps, "roots", None) is not None
 
 
-def _scan_root(
-    offered: bool, listed: ListRootsResult, project: Path | None, *, allow_broad: bool
-) -> tuple[Path, Path]:
-    """The root and the scan target: *project* (resolved) inside the most specific root.
+def _fetch_roots(ctx: Context[Any, Any]) -> ListRoots | ListRootsResult:
+    """Ask the client for its roots when it offers them (the SDK runs the round trip)."""
+    return ListRoots() if _offers_roots(ctx) else ListRootsResult(roots=[])
 
-    Without a *project*, the client's first allowed root; when the client offers no roots,
-    the working directory. A relative *project* is taken from that same directory (the
-    server's working directory is often unrelated to the client's workspace on stdio). Every
-    root used is checked with :func:`autodocs_core.deps.check_scan_root`.
-    """
-    if not offered:
-        cwd = Path.cwd().resolve()
-        check_scan_root(cwd, allow_broad=allow_broad, must_exist=False)
-        target = (cwd / project).resolve() if project is not None else cwd
-        return cwd, target  # the service refuses a project outside the root
-    roots = [
-        p.resolve() for r in listed.roots[:100] if (p := _path_from_uri(str(r.uri))) is not None
-    ]
-    if project is None or not project.is_absolute():
-        refused: InvalidInputError | None = None
-        for root in roots:
-            try:
-                check_scan_root(root, allow_broad=allow_broad, must_exist=False)
-            except InvalidInputError as exc:
-                refused = refused or exc
-                continue
-            if project is None:
-                return root, root
-            project = (root / project).resolve()
-            break
-        else:
-            if refused is not None:
-                raise refused
-            raise InvalidInputError(
-                "The client shares no file roots to scan",
-                details={"roots": 0},
-                suggestions=("Pass project_path, or share the project directory as a root.",),
-            )
-    project = project.resolve()
-    holding = [r for r in roots if project == r or r in project.parents]
-    if not holding:
-        raise InvalidInputError(
-            "The project path is outside the client's roots",
-            details={"roots": len(roots)},
-            suggestions=("Pass a path inside one of the workspace roots the client shares.",),
-        )
-    root = max(holding, key=lambda r: len(r.parts))  # the most specific root decides
-    check_scan_root(root, allow_broad=allow_broad, must_exist=False)
-    return root, project
+
+async def scan_dependencies(
+    ctx: Context[Any, Any],
+    roots: Annotated[ListRootsResult, Resolve(_fetch_roots)],
+    project_path: ProjectPath = None,
+) -> CallToolResult:
+    """List a project's declared dependencies (pyproject, requirements, lock files)."""
+    server = ctx.mcp_server
+    allow_broad = isinstance(server, AutodocsServer) and server.allow_broad_roots
+    paths: Sequence[Path] | None = None
+    if _offers_roots(ctx):  # a client without roots: the working directory
+        paths = [p for r in roots.roots[:100] if (p := _path_from_uri(str(r.uri))) is not None]
+    root, target = await anyio.to_thread.run_sync(
+        lambda: choose_scan_target(paths, project_path or None, allow_broad=allow_broad)
+    )
+    result = await _service(ctx).scan(target, root=root)
+    lines = [f"{d.name}{d.constraint} ({d.group}, {d.source}:{d.line})" for d in result.succeeded]
+    return _result(_wire.SCAN.value(result), "\n".join(lines) or "No dependencies found.")
+
+
+# -- operator tools: listed only when enabled (the CLI and the HTTP endpoints have them) --------
+
+
+async def refresh_cache(
+    ctx: Context[Any, Any],
+    package_name: RefreshName = None,
+) -> CallToolResult:
+    """Drop cached docs for one package (all versions) or for everything."""
+    dropped = await _service(ctx).refresh(package_name)
+    out = _wire.REFRESH.value(_wire.Refreshed(package_name, dropped))
+    return _result(out, f"Removed {dropped} cache entries.")
+
+
+async def get_cache_stats(ctx: Context[Any, Any]) -> CallToolResult:
+    """Cache entries, size, hit rate, oldest entry and health."""
+    out = _wire.CACHE_STATS.value(await _service(ctx).cache_stats())
+    return _result(out, json.dumps(out, indent=1))
+
+
+async def health_check(ctx: Context[Any, Any]) -> CallToolResult:
+    """Service health: cache, index, parser, memory, disk, recent errors."""
+    out = _wire.HEALTH.value(await _service(ctx).health())
+    return _result(out, json.dumps(out, indent=1))
+
+
+async def ready_check(ctx: Context[Any, Any]) -> CallToolResult:
+    """Whether the service can take calls, and why not."""
+    out = _wire.READY.value(await _service(ctx).ready())
+    return _result(out, json.dumps(out))
+
+
+async def get_metrics(ctx: Context[Any, Any]) -> CallToolResult:
+    """Call counts, latencies, retries, breaker states, cache hit rate."""
+    snap = _service(ctx).metrics_snapshot()
+    return _result(_wire.METRICS.value(_wire.Metrics(snap)), json.dumps(snap, indent=1))
+
+
+@attrs.frozen
+class _Registration:
+    fn: Callable[..., Any]
+    annotations: ToolAnnotations
+    wire: _wire.Wire[Any]
+
+
+TOOLS = (
+    _Registration(get_package_docs, READ_ONLY, _wire.DOCS),
+    _Registration(get_api_reference, READ_ONLY, _wire.API),
+    _Registration(get_package_docs_with_context, READ_ONLY, _wire.CONTEXT),
+    _Registration(get_docs_for_packages, READ_ONLY, _wire.MANY),
+    _Registration(scan_dependencies, LOCAL_READ_ONLY, _wire.SCAN),
+)
+"""The tools every client sees."""
+
+OPERATOR_TOOLS = (
+    _Registration(refresh_cache, LOCAL_IDEMPOTENT, _wire.REFRESH),
+    _Registration(get_cache_stats, LOCAL_READ_ONLY, _wire.CACHE_STATS),
+    _Registration(health_check, READ_ONLY, _wire.HEALTH),
+    _Registration(ready_check, LOCAL_READ_ONLY, _wire.READY),
+    _Registration(get_metrics, LOCAL_READ_ONLY, _wire.METRICS),
+)
+"""Cache, health and metrics tools: listed only with ``AUTODOCS_OPERATOR_TOOLS``."""
+
+
+def _tool(reg: _Registration) -> Tool:
+    """One tool as published: strict, compact input schema; output schema from the wire shape."""
+    tool = Tool.from_function(reg.fn, annotations=reg.annotations)
+    tool.parameters = _compact(tool.parameters)
+    tool.parameters["additionalProperties"] = False
+    # The tool returns a CallToolResult, so the SDK derives no output model: the schema it
+    # publishes is this one (FuncMetadata reads the field live).
+    tool.fn_metadata.output_schema = reg.wire.schema()
+    return tool
 
 
 def build_server(
@@ -353,225 +505,18 @@ def build_server(
             finally:
                 holder.service = None
 
+    if operator_tools is None:
+        operator_tools = (settings or Settings.from_env()).operator_tools
+    tools = [_tool(reg) for reg in (*TOOLS, *(OPERATOR_TOOLS if operator_tools else ()))]
     server = AutodocsServer(
         name="autodocs",
         version=_version(),
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=tools,
     )
-    if operator_tools is None:
-        operator_tools = (settings or Settings.from_env()).operator_tools
-
-    @server.tool(annotations=READ_ONLY)
-    async def get_package_docs(
-        package_name: PackageName,
-        version_constraint: Constraint = None,
-        query: Annotated[
-            str | None,
-            Field(
-                default=None,
-                max_length=MAX_QUERY_LENGTH,
-                description="Topic to prefer, e.g. 'timeouts'.",
-            ),
-        ] = None,
-        max_tokens: MaxTokens = None,
-    ) -> DocsOut:
-        """README and metadata of one exact version; with a query, also its API from the wheel."""
-        answer = await holder.get().get_docs(
-            package_name, version_constraint, query=query, max_tokens=max_tokens
-        )
-        return cast(DocsOut, _result(docs_out(answer), answer.documentation))
-
-    @server.tool(annotations=READ_ONLY)
-    async def get_api_reference(
-        package_name: PackageName,
-        version_constraint: Constraint = None,
-        symbol: Annotated[
-            str | None,
-            Field(
-                default=None,
-                max_length=MAX_SYMBOL_LENGTH,
-                description="Dotted path to look up, e.g. 'httpx.Client.get'.",
-            ),
-        ] = None,
-        query: Annotated[
-            str | None,
-            Field(
-                default=None, max_length=MAX_QUERY_LENGTH, description="What to search the API for."
-            ),
-        ] = None,
-        max_tokens: MaxTokens = None,
-    ) -> ApiOut:
-        """Signatures and docstrings of one exact version, from its wheel; names what it lacks."""
-        answer = await holder.get().get_api_reference(
-            package_name,
-            version_constraint,
-            symbol=symbol,
-            query=query,
-            max_tokens=max_tokens,
-        )
-        return cast(ApiOut, _result(api_out(answer), answer.documentation))
-
-    @server.tool(annotations=READ_ONLY)
-    async def get_package_docs_with_context(
-        package_name: PackageName,
-        version_constraint: Constraint = None,
-        include_dependencies: Annotated[
-            bool, Field(default=True, description="Add summaries of runtime dependencies.")
-        ] = True,
-        context_scope: Annotated[
-            Literal["primary-only", "runtime", "smart"],
-            Field(default="smart", description="Which dependencies: smart ranks shims last."),
-        ] = "smart",
-        max_dependencies: Annotated[int, Field(default=8, ge=0, le=50)] = 8,
-        max_tokens: MaxTokens = None,
-    ) -> ContextOut:
-        """A package's docs plus summaries of its runtime dependencies, in one budget."""
-        scope = context_scope if include_dependencies else "primary-only"
-        answer = await holder.get().get_docs_with_context(
-            package_name,
-            version_constraint,
-            scope=scope,
-            max_dependencies=max_dependencies,
-            max_tokens=max_tokens,
-        )
-        return cast(ContextOut, _result(context_out(answer), answer.documentation))
-
-    @server.tool(annotations=READ_ONLY)
-    async def get_docs_for_packages(
-        packages: Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=340)]],
-            Field(
-                min_length=1,
-                max_length=100,
-                description="Requirement strings, e.g. ['httpx>=0.27', 'attrs'].",
-            ),
-        ],
-        ctx: Context[Any, Any],
-        max_tokens_per_package: MaxTokens = None,
-    ) -> ManyOut:
-        """Docs of many packages at once; failures are listed, not raised."""
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        items: list[tuple[str, str | None]] = []
-        for raw in packages:
-            try:
-                req = Requirement(raw)
-                items.append((req.name, str(req.specifier) or None))
-            except InvalidRequirement:
-                items.append((raw, None))  # the service reports the bad name per item
-
-        # Progress arrives synchronously from the fetcher; a small task forwards it to the client.
-        send, recv = anyio.create_memory_object_stream[FetchProgress](len(items) + 1)
-
-        async def forward() -> None:
-            async with recv:
-                async for p in recv:
-                    await ctx.report_progress(p.done, p.total, f"{p.done}/{p.total} packages")
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(forward)
-            async with send:
-                result = await holder.get().get_many(
-                    items,
-                    max_tokens_per_package=max_tokens_per_package,
-                    on_progress=send.send_nowait,
-                )
-        out = many_out(result)
-        text = "\n\n---\n\n".join(a.documentation for a in result.succeeded)
-        if result.failed:
-            text += "\n\nFailed: " + ", ".join(f.key for f in result.failed)
-        return cast(ManyOut, _result(out, text or "No package succeeded."))
-
-    @server.tool(annotations=LOCAL_READ_ONLY)
-    async def scan_dependencies(
-        ctx: Context[Any, Any],
-        roots: Annotated[ListRootsResult, Resolve(_fetch_roots)],
-        project_path: Annotated[
-            str | None,
-            Field(
-                default=None,
-                max_length=4096,
-                description="Project directory or file; default the client's first root.",
-            ),
-        ] = None,
-    ) -> ScanOut:
-        """List a project's declared dependencies (pyproject, requirements, lock files)."""
-        given = None
-        if project_path:
-            given = await anyio.to_thread.run_sync(lambda: Path(project_path).expanduser())
-        offered = _offers_roots(ctx)
-        root, target = await anyio.to_thread.run_sync(
-            lambda: _scan_root(offered, roots, given, allow_broad=allow_broad_roots)
-        )
-        result = await holder.get().scan(target, root=root)
-        out = scan_out(result)
-        lines = [
-            f"{d.name}{d.constraint} ({d.group}, {d.source}:{d.line})" for d in result.succeeded
-        ]
-        return cast(ScanOut, _result(out, "\n".join(lines) or "No dependencies found."))
-
-    if operator_tools:
-        _operator_tools(server, holder)
-    _strict(server)
     server.holder = holder
+    server.registered = {t.name: t for t in tools}
+    server.allow_broad_roots = allow_broad_roots
     return server
-
-
-def _operator_tools(server: AutodocsServer, holder: _ServiceHolder) -> None:
-    """Cache, health and metrics tools: for operators, listed only when enabled.
-
-    They stay available on the CLI (``autodocs health``, ``cache``) and the HTTP endpoints.
-    """
-
-    @server.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        )
-    )
-    async def refresh_cache(
-        package_name: Annotated[
-            str | None,
-            Field(
-                default=None,
-                max_length=MAX_NAME_LENGTH,
-                description="Package to drop from the cache; omit to drop everything.",
-            ),
-        ] = None,
-    ) -> RefreshOut:
-        """Drop cached docs for one package (all versions) or for everything."""
-        dropped = await holder.get().refresh(package_name)
-        out = RefreshOut(package_name=package_name, entries_removed=dropped)
-        return cast(RefreshOut, _result(out, f"Removed {dropped} cache entries."))
-
-    @server.tool(annotations=LOCAL_READ_ONLY)
-    async def get_cache_stats() -> CacheStatsOut:
-        """Cache entries, size, hit rate, oldest entry and health."""
-        stats = await holder.get().cache_stats()
-        out = CacheStatsOut.model_validate(stats, from_attributes=True)
-        return cast(CacheStatsOut, _result(out, out.model_dump_json(indent=1)))
-
-    @server.tool(annotations=READ_ONLY)
-    async def health_check() -> HealthOut:
-        """Service health: cache, index, parser, memory, disk, recent errors."""
-        report = (await holder.get().health()).to_dict()
-        out = HealthOut.model_validate(report)
-        return cast(HealthOut, _result(out, json.dumps(report, indent=1)))
-
-    @server.tool(annotations=LOCAL_READ_ONLY)
-    async def ready_check() -> ReadyOut:
-        """Whether the service can take calls, and why not."""
-        ready = (await holder.get().ready()).to_dict()
-        out = ReadyOut.model_validate(ready)
-        return cast(ReadyOut, _result(out, json.dumps(ready)))
-
-    @server.tool(annotations=LOCAL_READ_ONLY)
-    async def get_metrics() -> MetricsOut:
-        """Call counts, latencies, retries, breaker states, cache hit rate."""
-        snap = holder.get().metrics_snapshot()
-        out = MetricsOut(metrics=snap)
-        return cast(MetricsOut, _result(out, json.dumps(snap, indent=1)))

@@ -390,3 +390,48 @@ def test_query_secrets_in_a_valid_requirement_url_are_redacted(tmp_path: Path) -
     pkg = next(d for d in result.succeeded if d.name == "pkg")
     assert pkg.location == "https://***@h.example/p.whl?token=***&x=1"
     assert "hunter22" not in shown(result) and "tok3n999" not in shown(result)
+
+
+def test_choose_scan_target_takes_the_most_specific_root(tmp_path: Path) -> None:
+    """A project inside nested roots is confined to the innermost; relative paths use a root."""
+    from autodocs_core.deps import choose_scan_target
+
+    outer, inner = tmp_path / "ws", tmp_path / "ws" / "app"
+    inner.mkdir(parents=True)
+    root, target = choose_scan_target([outer, inner], inner / "src", allow_broad=False)
+    assert (root, target) == (inner.resolve(), (inner / "src").resolve())
+    assert choose_scan_target([outer], None, allow_broad=False) == (outer.resolve(),) * 2
+    assert choose_scan_target([outer], "app", allow_broad=False)[1] == inner.resolve()
+
+
+@pytest.mark.parametrize(
+    ("roots", "project", "message"),
+    [
+        ([], None, "shares no file roots"),
+        (["ws"], "/elsewhere/project", "outside the client's roots"),
+        (["/"], None, "too broad"),
+    ],
+)
+def test_choose_scan_target_refuses(
+    tmp_path: Path, roots: list[str], project: str | None, message: str
+) -> None:
+    """No roots, a project outside them, or only a broad root: an input error, nothing read."""
+    from autodocs_core.deps import choose_scan_target
+
+    given = [r if r.startswith("/") else str(tmp_path / r) for r in roots]
+    with pytest.raises(InvalidInputError, match=message):
+        choose_scan_target(given, project, allow_broad=False)
+
+
+def test_choose_scan_target_without_roots_is_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that offers no roots: the working directory is the root."""
+    from autodocs_core.deps import choose_scan_target
+
+    (tmp_path / "proj").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert choose_scan_target(None, "proj", allow_broad=False) == (
+        tmp_path.resolve(),
+        (tmp_path / "proj").resolve(),
+    )

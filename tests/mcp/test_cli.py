@@ -176,7 +176,7 @@ def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
     import sys
 
-    hide = "import sys; sys.modules['pydantic'] = None; sys.modules['mcp'] = None\n"
+    hide = "import sys; sys.modules['pydantic'] = sys.modules['mcp'] = sys.modules['rich'] = None\n"
     for code, prog in (
         ("from autodocs_mcp.cli import main; raise SystemExit(main(['docs', 'x']))", "autodocs"),
         ("from autodocs_mcp.main import main; raise SystemExit(main([]))", "autodocs-mcp"),

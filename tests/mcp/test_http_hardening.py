@@ -156,6 +156,8 @@ async def test_a_stalled_request_body_gets_408() -> None:
         ([], {"AUTODOCS_HTTP_TOKEN": "two words"}, "AUTODOCS_HTTP_TOKEN"),
         ([], {"AUTODOCS_HTTP_TOKEN": "caf\u00e9"}, "AUTODOCS_HTTP_TOKEN"),
         ([], {"AUTODOCS_HTTP_HEADER_TIMEOUT": "soon"}, "AUTODOCS_HTTP_HEADER_TIMEOUT"),
+        ([], {"AUTODOCS_HTTP_ALLOWED_HOSTS": "a b"}, "AUTODOCS_HTTP_ALLOWED_HOSTS"),
+        (["--token", "two words"], {"AUTODOCS_HTTP_TOKEN": "fine"}, "--token"),
     ],
 )
 def test_unsafe_http_configuration_stops_start_up(

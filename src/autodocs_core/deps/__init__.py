@@ -2,6 +2,7 @@
 
 from ._files import MAX_FILE_BYTES as MAX_FILE_BYTES
 from ._files import check_scan_root as check_scan_root
+from ._files import choose_scan_target as choose_scan_target
 from ._model import Dependency as Dependency
 from ._parsers import poetry_constraint as poetry_constraint
 from ._scan import ACCEPTED_FILES as ACCEPTED_FILES
@@ -16,6 +17,7 @@ __all__ = [
     "Dependency",
     "ScanLimits",
     "check_scan_root",
+    "choose_scan_target",
     "poetry_constraint",
     "scan_dependencies",
 ]

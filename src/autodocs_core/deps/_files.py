@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InvalidInputError
 
-__all__ = ["MAX_FILE_BYTES", "SafeReader", "ScanRefused", "check_scan_root"]
+__all__ = ["MAX_FILE_BYTES", "SafeReader", "ScanRefused", "check_scan_root", "choose_scan_target"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Largest dependency file read."""
@@ -243,3 +244,71 @@ def _home() -> Path | None:
         return Path.home().resolve()
     except (OSError, RuntimeError, KeyError):
         return None
+
+
+def choose_scan_target(
+    roots: Sequence[str | os.PathLike[str]] | None,
+    project: str | os.PathLike[str] | None,
+    *,
+    allow_broad: bool,
+) -> tuple[Path, Path]:
+    """The root a scan is confined to and the scan target, from a client's roots.
+
+    The target is *project* (``~`` expanded, resolved) inside the most specific root holding
+    it. Without a *project*, the first root :func:`check_scan_root` accepts. A relative
+    *project* is taken from that same root. When the client offers no roots (*roots* is
+    ``None``), the working directory is the root (and a relative *project* is taken from it;
+    the scan itself refuses a target outside the root). Every root used is checked with
+    :func:`check_scan_root`. Blocking (it resolves paths): call it off the event loop.
+
+    Args:
+        roots: The client's declared roots (at most the first 100 are used), or ``None``.
+        project: The project directory or file asked for, or ``None``.
+        allow_broad: The operator's setting (``Settings.allow_broad_roots``).
+
+    Returns:
+        ``(root, target)``.
+
+    Raises:
+        InvalidInputError: No acceptable root, a *project* outside every root, or a root that
+            is too broad.
+
+    .. versionadded:: 0.2.0
+    """
+    given = Path(project).expanduser() if project is not None else None
+    if roots is None:
+        cwd = Path.cwd().resolve()
+        check_scan_root(cwd, allow_broad=allow_broad, must_exist=False)
+        return cwd, (cwd / given).resolve() if given is not None else cwd
+    resolved = [Path(r).resolve() for r in list(roots)[:100]]
+    if given is None or not given.is_absolute():
+        refused: InvalidInputError | None = None
+        for root in resolved:
+            try:
+                check_scan_root(root, allow_broad=allow_broad, must_exist=False)
+            except InvalidInputError as exc:
+                refused = refused or exc
+                continue
+            if given is None:
+                return root, root
+            given = (root / given).resolve()
+            break
+        else:
+            if refused is not None:
+                raise refused
+            raise InvalidInputError(
+                "The client shares no file roots to scan",
+                details={"roots": 0},
+                suggestions=("Pass project_path, or share the project directory as a root.",),
+            )
+    target = given.resolve()
+    holding = [r for r in resolved if target == r or r in target.parents]
+    if not holding:
+        raise InvalidInputError(
+            "The project path is outside the client's roots",
+            details={"roots": len(resolved)},
+            suggestions=("Pass a path inside one of the workspace roots the client shares.",),
+        )
+    root = max(holding, key=lambda r: len(r.parts))  # the most specific root decides
+    check_scan_root(root, allow_broad=allow_broad, must_exist=False)
+    return root, target
