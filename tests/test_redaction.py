@@ -60,8 +60,8 @@ def test_userinfo_anywhere_in_a_text_never_reaches_the_payload(
         json.dumps(error.to_payload()),
         str(error),
         repr(error),
-        json.dumps(ErrorPayload.from_exception(error).to_dict()),
-        json.dumps(FailedItem.from_exception("k", error).error.to_dict()),
+        json.dumps(ErrorPayload.from_exception(error).to_payload()),
+        json.dumps(FailedItem.from_exception("k", error).error.to_payload()),
     ):
         assert secret not in shown
 

@@ -87,7 +87,7 @@ class ContextAnswer:
     Attributes:
         package_name: The primary package.
         version: Its resolved version.
-        version_constraint: The constraint asked.
+        constraint: The version constraint asked (on the MCP wire ``version_constraint``).
         documentation: The assembled Markdown.
         tokens: Its size (never above the budget).
         dependencies: Per-dependency statuses; failures with their error payloads.
@@ -98,7 +98,7 @@ class ContextAnswer:
 
     package_name: str
     version: str
-    version_constraint: str | None
+    constraint: str | None
     documentation: str
     tokens: int
     dependencies: PartialResult[DependencyStatus]

@@ -86,7 +86,8 @@ class DocsAnswer:
     Attributes:
         package_name: Normalised name.
         version: The exact resolved version.
-        version_constraint: The constraint as asked (``None``: latest).
+        constraint: The version constraint as asked (``None``: latest; on the MCP wire
+            ``version_constraint``).
         fetched_at: When the documentation was read from the index (ISO 8601, UTC).
         from_cache: Whether no request was needed for the documentation itself.
         stale: Whether the index could not be reached and a cached copy was served.
@@ -100,7 +101,7 @@ class DocsAnswer:
 
     package_name: str
     version: str
-    version_constraint: str | None
+    constraint: str | None
     fetched_at: str
     from_cache: bool
     stale: bool
@@ -119,7 +120,8 @@ class ApiAnswer:
     Attributes:
         package_name: Normalised name.
         version: The exact resolved version.
-        version_constraint: The constraint as asked (``None``: latest).
+        constraint: The version constraint as asked (``None``: latest; on the MCP wire
+            ``version_constraint``).
         artifact: The file the reference was read from (name of the wheel or sdist).
         artifact_sha256: Its published sha256, when the index gives one.
         documentation: The rendered Markdown (signatures and docstrings fenced as untrusted).
@@ -140,7 +142,7 @@ class ApiAnswer:
 
     package_name: str
     version: str
-    version_constraint: str | None
+    constraint: str | None
     artifact: str
     artifact_sha256: str | None
     documentation: str
@@ -450,7 +452,7 @@ class DocsService:
             return ApiAnswer(
                 package_name=api.name,
                 version=api.version,
-                version_constraint=constraint,
+                constraint=constraint,
                 artifact=api.artifact.filename,
                 artifact_sha256=api.artifact.sha256,
                 documentation=rendered.text,
@@ -486,7 +488,7 @@ class DocsService:
         return DocsAnswer(
             package_name=docs.name,
             version=docs.version,
-            version_constraint=constraint,
+            constraint=constraint,
             fetched_at=docs.fetched_at.isoformat(),
             from_cache=found.from_cache,
             stale=found.stale_age is not None,
@@ -572,7 +574,7 @@ class DocsService:
             return ContextAnswer(
                 package_name=primary.package_name,
                 version=primary.version,
-                version_constraint=constraint,
+                constraint=constraint,
                 documentation=text,
                 tokens=tokens,
                 dependencies=context_result(statuses, fetched.failed),

@@ -153,14 +153,20 @@ class Metrics:
     metrics: dict[str, Any]
 
 
+_CONSTRAINT = {"constraint": "version_constraint"}
+"""The core's ``constraint`` travels under the tools' argument name."""
+
 DOCS: Wire[DocsAnswer] = Wire(
-    DocsAnswer, drop=("documentation",), rename={"stale_age": "stale_age_seconds"}
+    DocsAnswer,
+    drop=("documentation",),
+    rename={**_CONSTRAINT, "stale_age": "stale_age_seconds"},
 )
 """``get_package_docs``: the answer without its text (that is the content)."""
 
 API: Wire[ApiAnswer] = Wire(
     ApiAnswer,
     drop=("documentation", "skipped_modules"),
+    rename=_CONSTRAINT,
     computed={
         "skipped_modules": (
             tuple[dict[str, str], ...],
@@ -173,6 +179,7 @@ API: Wire[ApiAnswer] = Wire(
 CONTEXT: Wire[ContextAnswer] = Wire(
     ContextAnswer,
     drop=("documentation", "dependencies"),
+    rename=_CONSTRAINT,
     computed={
         "dependencies": (
             tuple[DependencyStatus, ...],

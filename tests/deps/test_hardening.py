@@ -37,7 +37,7 @@ def shown(result: PartialResult[Any]) -> str:
     return json.dumps(
         {
             "deps": [str(d) for d in result.succeeded],
-            "failed": [f.error.to_dict() for f in result.failed],
+            "failed": [f.error.to_payload() for f in result.failed],
             "warnings": list(result.warnings),
         }
     )

@@ -60,10 +60,10 @@ def test_failed_item_keeps_the_payload_and_hides_internals() -> None:
     """Our errors keep their payload; an unexpected exception becomes a generic internal error."""
     item = FailedItem.from_exception("requests", PackageNotFoundError("requests"))
     assert item.error.error_type == "package_not_found"
-    assert item.error.to_dict() == PackageNotFoundError("requests").to_payload()
+    assert item.error.to_payload() == PackageNotFoundError("requests").to_payload()
     bug = FailedItem.from_exception("x", RuntimeError("secret path /home/me/token"))
     assert bug.error.error_type == "internal_error"
-    assert "secret" not in json.dumps(bug.error.to_dict())
+    assert "secret" not in json.dumps(bug.error.to_payload())
 
 
 def test_collect_and_rates() -> None:

@@ -33,7 +33,6 @@ from ._types import AdmissionReason as AdmissionReason
 from ._types import FleetConfig as FleetConfig
 from ._types import FleetStatistics as FleetStatistics
 from ._types import Lease as Lease
-from ._types import Outcome as Outcome
 from ._types import SharedState as SharedState
 from ._types import index_namespace as index_namespace
 
@@ -47,7 +46,6 @@ __all__ = [
     "Admission",
     "AdmissionReason",
     "Lease",
-    "Outcome",
     "FleetConfig",
     "FleetStatistics",
     "DEFAULT_TIMEOUT",

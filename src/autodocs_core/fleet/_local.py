@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 
+from ..errors import BreakerOutcome
 from ..resilience import SYSTEM_CLOCK, Clock
-from ._types import Admission, FleetConfig, FleetStatistics, Lease, Outcome, check_ttl
+from ._types import Admission, FleetConfig, FleetStatistics, Lease, check_ttl
 
 __all__ = ["LocalState"]
 
@@ -227,7 +228,7 @@ class LocalState:
     def report_now(
         self,
         upstream: str,
-        outcome: Outcome,
+        outcome: BreakerOutcome,
         *,
         admission: Admission | None,
         open_for: float | None,
@@ -259,7 +260,7 @@ class LocalState:
     async def report(
         self,
         upstream: str,
-        outcome: Outcome,
+        outcome: BreakerOutcome,
         *,
         admission: Admission | None = None,
         open_for: float | None = None,

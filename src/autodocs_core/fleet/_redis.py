@@ -21,7 +21,7 @@ from redis import exceptions as rx
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ..errors import CircuitOpenError
+from ..errors import BreakerOutcome, CircuitOpenError
 from ..resilience import SYSTEM_CLOCK, CircuitBreaker, CircuitState, Clock
 from ._local import LocalState, new_token
 from ._scripts import ADMIT, EXTEND, RELEASE, REPORT
@@ -31,7 +31,6 @@ from ._types import (
     FleetConfig,
     FleetStatistics,
     Lease,
-    Outcome,
     check_ttl,
     index_namespace,
     key_part,
@@ -362,7 +361,7 @@ class RedisState:
     async def report(
         self,
         upstream: str,
-        outcome: Outcome,
+        outcome: BreakerOutcome,
         *,
         admission: Admission | None = None,
         open_for: float | None = None,

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
+from ..errors import BreakerOutcome
 from ..resilience import BreakerConfig, BreakerStatistics
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "FleetConfig",
     "FleetStatistics",
     "Lease",
-    "Outcome",
     "SharedState",
     "index_namespace",
 ]
@@ -38,9 +38,6 @@ KEY_SCHEMA = "v1"
 
 AdmissionReason = Literal["admitted", "breaker_open", "rate_limited", "retry_budget"]
 """Why :meth:`SharedState.admit` answered as it did."""
-
-Outcome = Literal["success", "failure", "ignore"]
-"""What an admitted upstream attempt said about the upstream (as the local breaker sees it)."""
 
 
 def _finite_positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -219,7 +216,7 @@ class SharedState(Protocol):
     async def report(
         self,
         upstream: str,
-        outcome: Outcome,
+        outcome: BreakerOutcome,
         *,
         admission: Admission | None = None,
         open_for: float | None = None,

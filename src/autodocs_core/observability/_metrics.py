@@ -44,7 +44,7 @@ _CALLS = 0
 _ERRORS = 1
 
 
-class Outcome:
+class TrackedCall:
     """What a tracked call ended as; the tracker fills it in (``ok`` unless told otherwise)."""
 
     __slots__ = ("value",)
@@ -79,12 +79,12 @@ class ServiceMetrics:
             await self._idle.wait()
 
     @contextmanager
-    def track(self, operation: str) -> Iterator[Outcome]:
+    def track(self, operation: str) -> Iterator[TrackedCall]:
         """Count one call of *operation*: in flight while it runs, then outcome and latency.
 
         Cancellation counts as outcome ``cancelled`` and never as a service error.
         """
-        outcome = Outcome()
+        outcome = TrackedCall()
         self.in_flight[operation] = self.in_flight.get(operation, 0) + 1
         started = time.monotonic()
         failed = False

@@ -32,6 +32,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import (
     AutodocsError,
+    BreakerOutcome,
     CircuitOpenError,
     ConfigError,
     DeadlineExceeded,
@@ -42,7 +43,7 @@ from ..errors import (
     UpstreamTimeout,
     redact_url,
 )
-from ..fleet import Admission, Outcome, SharedState
+from ..fleet import Admission, SharedState
 from ..http import (
     ROUTE_METADATA,
     ROUTE_PROJECT,
@@ -722,7 +723,7 @@ async def _report(
     shared layer's own budget.
     """
     if exc is None:
-        outcome: Outcome = "success"
+        outcome: BreakerOutcome = "success"
     elif isinstance(exc, AutodocsError):
         outcome = exc.breaker_outcome
     else:

@@ -48,7 +48,7 @@ class ErrorPayload:
         )
         return cls(**error.to_payload())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_payload(self) -> dict[str, Any]:
         """Return the JSON-compatible payload (lists, not tuples)."""
         return {
             "error": self.error,
