@@ -50,17 +50,13 @@ class PackageDocs:
         cls, meta: PackageMetadata, resolution: Resolution, fetched_at: dt.datetime
     ) -> PackageDocs:
         """Build from index metadata and the resolution that chose the version."""
-        return cls(
-            name=meta.name,
-            version=meta.version,
-            fetched_at=fetched_at,
-            summary=meta.summary,
-            requires_python=meta.requires_python,
-            license=meta.license,
-            requires_dist=meta.requires_dist,
-            project_urls=meta.project_urls,
-            description=meta.description,
-            description_content_type=meta.description_content_type,
-            yanked=meta.yanked or resolution.yanked,
-            yanked_reason=meta.yanked_reason or resolution.yanked_reason,
-        )
+        # The index's metadata fields are taken as they are (one list: the fields both
+        # classes have), not copied one by one; the resolution may add a yank.
+        common = {
+            f.name: getattr(meta, f.name)
+            for f in attrs.fields(cls)
+            if f.name in attrs.fields_dict(type(meta))
+        }
+        common["yanked"] = meta.yanked or resolution.yanked
+        common["yanked_reason"] = meta.yanked_reason or resolution.yanked_reason
+        return cls(fetched_at=fetched_at, **common)
