@@ -36,6 +36,7 @@ GOOD = {
     "AUTODOCS_REDIS_URL": "rediss://fleet:R3D1S-xyz@cache.example:6380/2",
     "AUTODOCS_REDIS_TIMEOUT": "0.3",
     "AUTODOCS_FLEET_RATE": "20",
+    "AUTODOCS_FLEET_BURST": "2",
 }
 
 
@@ -71,6 +72,7 @@ def test_every_documented_variable_is_read() -> None:
         redis_url="rediss://fleet:R3D1S-xyz@cache.example:6380/2",
         redis_timeout=0.3,
         fleet_rate=20.0,
+        fleet_burst=2,
     )
     assert s.index_config().hedge is None
     hedged = Settings.from_env({"AUTODOCS_HEDGE_MIN_DELAY": "0.2"}).index_config().hedge
@@ -110,6 +112,7 @@ def test_defaults_and_blank_values() -> None:
         ("AUTODOCS_REDIS_URL", "redis://:S3CRET@"),
         ("AUTODOCS_REDIS_TIMEOUT", "60"),
         ("AUTODOCS_FLEET_RATE", "0"),
+        ("AUTODOCS_FLEET_BURST", "0"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_range(var: str, value: str) -> None:

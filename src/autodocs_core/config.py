@@ -71,12 +71,15 @@ class Settings:
         fleet_rate: ``AUTODOCS_FLEET_RATE``: upstream attempts per second to each index host,
             fleet-wide (with ``redis_url``; per process when Redis is unavailable); unset: no
             limit.
+        fleet_burst: ``AUTODOCS_FLEET_BURST``: attempts allowed at once on top of
+            ``fleet_rate`` (any one second sees at most ``fleet_rate + fleet_burst``).
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
-       ``hedge_min_delay``, ``redis_url``, ``redis_timeout`` and ``fleet_rate``; the CA
-       bundle, the netrc file and the cache directory are checked when the settings are read.
+       ``hedge_min_delay``, ``redis_url``, ``redis_timeout``, ``fleet_rate`` and
+       ``fleet_burst``; the CA bundle, the netrc file and the cache directory are checked when
+       the settings are read.
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -106,6 +109,7 @@ class Settings:
     redis_url: str | None = None
     redis_timeout: float = 0.25
     fleet_rate: float | None = None
+    fleet_burst: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -342,5 +346,6 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
     "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
     "fleet_rate": ("AUTODOCS_FLEET_RATE", _number(float, 0.01, 1_000_000.0)),
+    "fleet_burst": ("AUTODOCS_FLEET_BURST", _number(int, 1, 100_000)),
 }
 """Settings field -> (environment variable, parser)."""
