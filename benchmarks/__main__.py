@@ -1,11 +1,14 @@
-"""Run the benchmark suites: ``python -m benchmarks [--quick] [--write-docs] [SUITE ...]``."""
+"""Run the benchmark suites: ``python -m benchmarks [--quick] [--write-docs] [SUITE ...]``.
+
+``fleet`` (real redis-server and replica processes) runs only when named.
+"""
 
 from __future__ import annotations
 
 import argparse
 import functools
 
-from . import apiref, faultlab, fetcher, overhead, service
+from . import apiref, faultlab, fetcher, fleet, overhead, service
 
 SUITES = {
     "overhead": overhead.run,
@@ -15,6 +18,7 @@ SUITES = {
     "soak": faultlab.run_soak,
     "startup": faultlab.run_startup,
     "apiref": apiref.run,
+    "fleet": fleet.run,
 }
 
 
@@ -46,7 +50,8 @@ def main() -> None:
     for name in ("faultlab", "startup"):
         suites[name] = functools.partial(SUITES[name], peer_command=args.peer_command)
     suites["apiref"] = functools.partial(apiref.run, record=args.record, target=args.target)
-    for name in args.suites or list(SUITES):
+    # The fleet suite starts redis-server and replica processes: only when named.
+    for name in args.suites or [s for s in SUITES if s != "fleet"]:
         print(f"## {name}{' (quick)' if args.quick else ''}")
         suites[name](quick=args.quick, write_docs=args.write_docs)
 

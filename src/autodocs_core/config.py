@@ -71,6 +71,8 @@ class Settings:
         fleet_rate: ``AUTODOCS_FLEET_RATE``: upstream attempts per second to each index host,
             fleet-wide (with ``redis_url``; per process when Redis is unavailable); unset: no
             limit.
+        fleet_burst: ``AUTODOCS_FLEET_BURST``: attempts allowed at once on top of
+            ``fleet_rate`` (any one second sees at most ``fleet_rate + fleet_burst``).
         http_token: ``AUTODOCS_HTTP_TOKEN``: bearer token the MCP server's HTTP transport
             requires (printable ASCII without spaces; set but empty is an error). Never logged:
             :meth:`describe` and ``repr`` show ``***``.
@@ -86,9 +88,10 @@ class Settings:
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
-       ``hedge_min_delay``, ``redis_url``, ``redis_timeout`` and ``fleet_rate``; the CA
-       bundle, the netrc file and the cache directory are checked when the settings are read;
-       the HTTP transport's ``http_*`` settings (read by the server's entry point before).
+       ``hedge_min_delay``, ``redis_url``, ``redis_timeout``, ``fleet_rate`` and
+       ``fleet_burst``; the CA bundle, the netrc file and the cache directory are checked when
+       the settings are read; the HTTP transport's ``http_*`` settings (read by the server's
+       entry point before).
     """
 
     index_url: str = DEFAULT_INDEX_URL
@@ -118,6 +121,7 @@ class Settings:
     redis_url: str | None = None
     redis_timeout: float = 0.25
     fleet_rate: float | None = None
+    fleet_burst: int = 10
     http_token: str | None = None
     http_allowed_hosts: tuple[str, ...] = ()
     http_header_timeout: float = 10.0
@@ -408,6 +412,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "redis_url": ("AUTODOCS_REDIS_URL", _redis_url),
     "redis_timeout": ("AUTODOCS_REDIS_TIMEOUT", _number(float, 0.01, 5.0)),
     "fleet_rate": ("AUTODOCS_FLEET_RATE", _number(float, 0.01, 1_000_000.0)),
+    "fleet_burst": ("AUTODOCS_FLEET_BURST", _number(int, 1, 100_000)),
     "http_token": ("AUTODOCS_HTTP_TOKEN", http_token),
     "http_allowed_hosts": ("AUTODOCS_HTTP_ALLOWED_HOSTS", _hosts),
     "http_header_timeout": ("AUTODOCS_HTTP_HEADER_TIMEOUT", _number(float, 0.1, 600.0)),

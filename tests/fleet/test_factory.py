@@ -103,9 +103,13 @@ def test_key_parts_are_safe_and_never_collide_with_plain_keys(key: str) -> None:
 
 def test_the_fleet_rate_setting_sets_the_admission_rate() -> None:
     """AUTODOCS_FLEET_RATE reaches FleetConfig.rate; unset means no limit."""
-    limited = fleet_from_settings(Settings.from_env({"AUTODOCS_FLEET_RATE": "20"}))
+    limited = fleet_from_settings(
+        Settings.from_env({"AUTODOCS_FLEET_RATE": "20", "AUTODOCS_FLEET_BURST": "2"})
+    )
     assert isinstance(limited, LocalState)
     assert limited.config.rate == 20.0
+    assert limited.config.burst == 2
     unlimited = fleet_from_settings(Settings())
     assert isinstance(unlimited, LocalState)
     assert unlimited.config.rate is None
+    assert unlimited.config.burst == 10

@@ -286,3 +286,18 @@ async def test_bad_ttls_are_refused(clock: FakeClock, ttl: float) -> None:
         await state.acquire_lease("k", ttl)
     with pytest.raises(ValueError):
         await state.acquire_lease("k", 0.0)
+
+
+def test_an_idle_cell_with_burst_one_admits_despite_rounding() -> None:
+    """burst=1: at any time at or after the cell's TAT, the attempt is admitted.
+
+    Floating-point noise made excess = (now + interval) - now - interval slightly positive
+    (4.4e-16 at t = 4.9 s), which refused attempts forever with a zero wait.
+    """
+    from autodocs_core.fleet import FleetConfig, LocalState
+
+    state = LocalState(FleetConfig(rate=10.0, burst=1))
+    now = 0.0
+    for _ in range(2000):
+        assert state.admit_now("h", retry=False, now=now).allowed, now
+        now += 0.1 + 0.001  # just after the next slot, accumulating float error

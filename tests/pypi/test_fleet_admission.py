@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
 
 from autodocs_core.errors import CircuitOpenError, DeadlineExceeded, PackageNotFoundError
@@ -218,3 +219,25 @@ class TestOnFakeredis:
             assert shared.statistics().fallback_total == 0  # decided in Redis, not locally
         finally:
             await shared.aclose()
+
+
+async def test_rate_limited_waiters_of_one_process_queue_instead_of_stampeding(
+    clock: FakeClock,
+) -> None:
+    """20 concurrent calls of one replica at rate 10/s wait in line: two admissions each."""
+    shared = LocalState(FleetConfig(rate=10.0, burst=1), clock=clock)
+    async with fleet(shared, clock, {}) as (index, a, _):
+        ended: list[str] = []
+
+        async def one(i: int) -> None:
+            ended.append(await outcome(lambda: a.get_project(f"pkg{i}")))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(20):
+                tg.start_soon(one, i)
+        assert ended == ["PackageNotFoundError"] * 20, ended
+        assert len(index.requests) == 20  # every call got its turn (404: one request each)
+        # One refusal per waiter (its first ask), then each asks once more, at its turn; the
+        # turns come exactly at the rate (without the line: 37 refusals, 3.7 s).
+        assert a.admission_refusals <= 20
+        assert clock.now() <= 19 / 10.0 + 0.01

@@ -110,12 +110,16 @@ def fleet_from_settings(settings: FleetSettings, *, clock: Clock = SYSTEM_CLOCK)
 
     Unset ``redis_url``: a :class:`LocalState`, i.e. exactly one process's behaviour. A
     ``fleet_rate`` attribute (``AUTODOCS_FLEET_RATE``), when the settings have one, sets
-    :attr:`FleetConfig.rate`.
+    :attr:`FleetConfig.rate`, and ``fleet_burst`` (``AUTODOCS_FLEET_BURST``) its burst.
 
     .. versionadded:: 0.2.0
     """
     rate = getattr(settings, "fleet_rate", None)
+    burst = getattr(settings, "fleet_burst", None)
     cfg = attrs.evolve(
-        FleetConfig(), timeout=settings.redis_timeout, rate=float(rate) if rate else None
+        FleetConfig(),
+        timeout=settings.redis_timeout,
+        rate=float(rate) if rate else None,
+        burst=int(burst) if burst else FleetConfig().burst,
     )
     return fleet_from_url(settings.redis_url, index_url=settings.index_url, config=cfg, clock=clock)

@@ -208,6 +208,7 @@ class IndexClient:
         self.http = http
         self.shared = shared
         self._published: OrderedDict[str, int] = OrderedDict()  # host -> times_opened told
+        self._rate_gates: OrderedDict[str, anyio.Lock] = OrderedDict()  # host -> one asker
         self.admission_refusals = 0  # attempts the fleet refused or delayed past the deadline
         self.metadata_fallback = metadata_fallback
         self.config = config = config or IndexConfig()
@@ -532,26 +533,61 @@ class IndexClient:
         counts after the attempt returns, so the next attempt or the end of the call is the
         first moment it can be told). The fleet rate limit is waited out on the clock while
         the wait fits in *deadline*; the other refusals raise at once.
+
+        Rate-limited attempts of one process wait their turn in line (first come, first
+        served), and only the first in line asks again: N waiters would otherwise all wake at
+        the same instant for the one slot, and each slot would cost N admissions.
         """
         await self._publish_open(shared, host, breaker)
         retry = attempt > 1
-        for _ in range(_MAX_ADMISSION_WAITS):
-            admission = await shared.admit(host, retry=retry)
+        admission = await shared.admit(host, retry=retry)
+        if admission.allowed:
+            return admission
+        self.admission_refusals += 1
+        if admission.reason == "rate_limited":
+            gate = self._rate_gate(host)
+            with self.clock.timeout_scope(deadline.remaining()) as scope:
+                async with gate:
+                    admission = await self._wait_turn(shared, host, retry, admission, deadline)
+            if scope.cancelled_caught:
+                admission = Admission(False, "rate_limited")  # the deadline passed in line
             if admission.allowed:
                 return admission
-            self.admission_refusals += 1
-            if admission.reason == "breaker_open":
-                raise CircuitOpenError(host, retry_after=admission.retry_after)
-            if admission.reason == "retry_budget":
-                raise RetryBudgetExhausted(host, attempts=attempt - 1)
-            # rate_limited: wait our turn, if it comes before the deadline
+        if admission.reason == "breaker_open":
+            raise CircuitOpenError(host, retry_after=admission.retry_after)
+        if admission.reason == "retry_budget":
+            raise RetryBudgetExhausted(host, attempts=attempt - 1)
+        raise DeadlineExceeded(
+            f"GET {host} (fleet rate limit)", deadline=deadline.total, attempts=attempt - 1
+        )
+
+    async def _wait_turn(
+        self,
+        shared: SharedState,
+        host: str,
+        retry: bool,
+        admission: Admission,
+        deadline: Deadline,
+    ) -> Admission:
+        """Sleep until the rate limit's next slot and ask again, while the deadline allows."""
+        for _ in range(_MAX_ADMISSION_WAITS):
             wait = max(admission.retry_after, _MIN_ADMISSION_WAIT)
             if self.clock.now() + wait >= deadline.at:
                 break
             await self.clock.sleep(wait)
-        raise DeadlineExceeded(
-            f"GET {host} (fleet rate limit)", deadline=deadline.total, attempts=attempt - 1
-        )
+            admission = await shared.admit(host, retry=retry)
+            if admission.allowed or admission.reason != "rate_limited":
+                return admission
+            self.admission_refusals += 1
+        return Admission(False, "rate_limited", retry_after=admission.retry_after)
+
+    def _rate_gate(self, host: str) -> anyio.Lock:
+        gate = self._rate_gates.get(host)
+        if gate is None:
+            gate = self._rate_gates[host] = anyio.Lock()
+            while len(self._rate_gates) > _MAX_PUBLISHED:
+                self._rate_gates.popitem(last=False)
+        return gate
 
     async def _publish_open(self, shared: SharedState, host: str, breaker: CircuitBreaker) -> None:
         """Tell the fleet once per opening when this process's breaker for *host* opened."""
