@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -103,12 +104,29 @@ def _version() -> str:
 
 
 class _ServiceHolder:
-    """Holds the service the lifespan opened; tools reach it through here."""
+    """Holds the service; tools reach it through here.
+
+    On stdio the lifespan leaves an *opener* and the service is opened on the first tool call
+    (:meth:`ensure_open`), not before the handshake: building it (HTTP client, TLS context,
+    cache) is not needed to answer ``initialize`` and ``tools/list``.
+    """
 
     service: DocsService | None = None
+    opener: Callable[[], Awaitable[DocsService]] | None = None
+
+    def __init__(self) -> None:
+        self._opening = anyio.Lock()
+
+    async def ensure_open(self) -> None:
+        """Open the service if the lifespan left an opener and it is not open yet (once)."""
+        if self.service is not None or self.opener is None:
+            return
+        async with self._opening:
+            if self.service is None and self.opener is not None:
+                self.service = await self.opener()
 
     def get(self) -> DocsService:
-        if self.service is None:  # pragma: no cover - the SDK runs the lifespan first
+        if self.service is None:  # pragma: no cover - call_tool opens it first
             raise ToolError(payload_text(AutodocsError("The server is not started yet")))
         return self.service
 
@@ -152,6 +170,8 @@ class AutodocsServer(MCPServer[Any]):
                 )
             )
         try:
+            if hasattr(self, "holder"):
+                await self.holder.ensure_open()
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
@@ -319,6 +339,28 @@ def _scan_root(
     return root, project
 
 
+_RICH_MODULES = {"rich.console", "rich.logging"}
+
+
+@contextmanager
+def _without_rich_handler() -> Iterator[None]:
+    """Keep rich out of the process while the SDK configures logging it will not change.
+
+    ``MCPServer()`` builds a rich log handler and passes it to ``logging.basicConfig``, which
+    discards it when the root logger already has a handler (ours: JSON lines on stderr).
+    Importing rich and probing the terminal for it was 30-55 ms of start-up. With no root
+    handler yet (a library use of :func:`build_server`), the SDK's default stays as it is.
+    """
+    blocked = [] if not logging.getLogger().handlers else _RICH_MODULES - sys.modules.keys()
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # the SDK catches the ImportError
+    try:
+        yield
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+
+
 def build_server(
     settings: Settings | None = None,
     *,
@@ -346,20 +388,26 @@ def build_server(
             yield {}
             return
         factory = service_factory or (lambda: DocsService(settings))
-        async with factory() as service:
-            holder.service = service
+        async with AsyncExitStack() as stack:
+
+            async def open_service() -> DocsService:
+                return await stack.enter_async_context(factory())
+
+            holder.opener = open_service  # opened by the first tool call, closed here
             try:
                 yield {}
             finally:
+                holder.opener = None
                 holder.service = None
 
-    server = AutodocsServer(
-        name="autodocs",
-        version=_version(),
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        log_level="WARNING",
-    )
+    with _without_rich_handler():
+        server = AutodocsServer(
+            name="autodocs",
+            version=_version(),
+            instructions=INSTRUCTIONS,
+            lifespan=lifespan,
+            log_level="WARNING",
+        )
     if operator_tools is None:
         operator_tools = (settings or Settings.from_env()).operator_tools
 
