@@ -369,13 +369,17 @@ def build_server(
     operator_tools: bool | None = None,
     allow_broad_roots: bool = False,
 ) -> AutodocsServer:
-    """Build the MCP server; the service (and its HTTP client) opens with the server's lifespan.
+    """Build the MCP server; the service (and its HTTP client) opens on the first tool call.
+
+    Nothing of the service is built before the handshake (``initialize``, ``tools/list``):
+    the first call opens it (once), and the server's lifespan closes it.
 
     Args:
         settings: Configuration (default: from the environment, read at start-up).
         service_factory: Builds the service (tests inject transports or clocks here).
-        own_service: Open the service in the MCP lifespan (stdio). The HTTP transport opens one
-            service for all sessions itself and passes ``False``.
+        own_service: Own the service: opened on the first call, closed with the MCP lifespan
+            (stdio). The HTTP transport opens one service for all sessions itself and passes
+            ``False``.
         operator_tools: List the operator tools too (default: ``settings.operator_tools``).
         allow_broad_roots: Accept scan roots that cover the filesystem, a system directory or
             a whole home directory (``AUTODOCS_ALLOW_BROAD_ROOTS``, read by the caller).
