@@ -261,11 +261,27 @@ def peer_version(command: str) -> str:
     return found.stdout.strip() or "unknown"
 
 
-async def time_to_exit(argv: list[str], env: Mapping[str, str]) -> float:
-    """Seconds from starting *argv* to its exit: the start-up breakdown's reference points."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process *pid* so far, all its threads (Linux ``/proc``)."""
+    # "pid (comm) state ppid ...": utime and stime are fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
-    await anyio.run_process(argv, env=server_env(env), check=True)
-    return time.perf_counter() - started
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
+    if proc.returncode:
+        raise RuntimeError(f"{argv} exited with {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+async def time_to_exit(argv: list[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of *argv* from start to exit: start-up reference points."""
+    return await anyio.to_thread.run_sync(_run_timed, argv, server_env(env))
 
 
 HANDSHAKE = b"".join(
@@ -338,9 +354,17 @@ def import_times(argv: list[str], env: Mapping[str, str], *, server: bool) -> di
     return totals
 
 
-async def time_to_first_list(command: str, env: Mapping[str, str]) -> float:
-    """Seconds from starting the server process to the answer of the first ``tools/list``."""
+async def time_to_first_list(command: str, env: Mapping[str, str]) -> tuple[float, float]:
+    """Seconds from starting the server process to the answer of the first ``tools/list``.
+
+    Returns the wall-clock time and the server process's CPU time (user + system) until
+    then: the CPU time moves less with other load on the machine.
+    """
+    before = children()
     started = time.perf_counter()
     async with _connected(command, env) as client:
         await client.list_tools()
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        new = children() - before
+        cpu = sum(cpu_seconds(pid) for pid in new)
+        return wall, cpu

@@ -824,23 +824,38 @@ def _issue12_text(results: dict[str, Any], modes: list[str]) -> list[str]:
     return lines
 
 
-async def startup(ours: str, peer_command: str | None, rounds: int) -> dict[str, list[float]]:
+EXIT = "import os; os._exit(0)"
+"""Ends the reference points at once, as a server's start-up has no interpreter clean-up."""
+
+
+async def startup(
+    ours: str, peer_command: str | None, rounds: int
+) -> dict[str, dict[str, list[float]]]:
     """Server start to first ``tools/list`` answer, ours and (if given) the peer's, interleaved.
 
     Each round also times two reference points in our server's environment: the interpreter
     alone (``python -c pass``) and the MCP SDK's import alone (``python -c "import mcp"``).
+    Returns wall-clock seconds (``wall``) and the process's CPU seconds (``cpu``) per series.
     """
     python = str(Path(ours).with_name("python"))
-    times: dict[str, list[float]] = {"ours": [], "peer": [], "interpreter": [], "sdk_import": []}
+    keys = ("ours", "peer", "interpreter", "sdk_import")
+    wall: dict[str, list[float]] = {k: [] for k in keys}
+    cpu: dict[str, list[float]] = {k: [] for k in keys}
+
+    def add(key: str, figures: tuple[float, float]) -> None:
+        wall[key].append(figures[0])
+        cpu[key].append(figures[1])
+
     with tempfile.TemporaryDirectory() as cache_dir:
         env = {"AUTODOCS_CACHE_DIR": cache_dir}
         for _ in range(rounds):
-            times["ours"].append(await time_to_first_list(ours, env))
+            add("ours", await time_to_first_list(ours, env))
             if peer_command:
-                times["peer"].append(await time_to_first_list(peer_command, env))
-            times["interpreter"].append(await time_to_exit([python, "-c", "pass"], env))
-            times["sdk_import"].append(await time_to_exit([python, "-c", "import mcp"], env))
-    return times
+                add("peer", await time_to_first_list(peer_command, env))
+            # os._exit: the interpreter's clean-up at exit is no part of a server's start-up.
+            add("interpreter", await time_to_exit([python, "-c", EXIT], env))
+            add("sdk_import", await time_to_exit([python, "-c", f"import mcp; {EXIT}"], env))
+    return {"wall": wall, "cpu": cpu}
 
 
 def startup_imports(ours: str, peer_command: str | None) -> dict[str, dict[str, float]]:
@@ -862,8 +877,12 @@ IMPORT_ROWS = 12
 """Packages listed in the start-up import breakdown (the rest are summed)."""
 
 
-def _startup_text(times: dict[str, list[float]], imports: dict[str, dict[str, float]]) -> str:
+def _startup_text(
+    measured: dict[str, dict[str, list[float]]], imports: dict[str, dict[str, float]]
+) -> str:
+    times, cpu = measured["wall"], measured["cpu"]
     med = {k: statistics.median(v) for k, v in times.items() if v}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items() if v}
     lines: list[str] = []
     if not times["peer"]:
         lines.append(
@@ -875,29 +894,35 @@ def _startup_text(times: dict[str, list[float]], imports: dict[str, dict[str, fl
         lines.append(
             f"Server start to first `tools/list` answer, {len(times['ours'])} interleaved runs "
             f"each: ours {_fmt(times['ours'], ' s')}, autodoc-mcp {_fmt(times['peer'], ' s')}: "
-            f"ours takes {ratio:.2f}× the peer's time (target ≤ 0.5×)."
+            f"ours takes {ratio:.2f}× the peer's time (target ≤ 0.5×). CPU time of the server "
+            f"process until that answer: ours {_fmt(cpu['ours'], ' s')}, autodoc-mcp "
+            f"{_fmt(cpu['peer'], ' s')}: {cpu_med['ours'] / cpu_med['peer']:.2f}× (it moves "
+            "less with other load on the machine)."
         )
     if "sdk_import" in med:
-        rest = med["ours"] - med["sdk_import"]
+        peer = "peer" in med
         lines += [
             "",
-            "Where our start-up goes (medians of the same rounds, wall clock):",
+            "Where our start-up goes (medians of the same rounds):",
             "",
-            "| part | s |" + (" × the peer's start |" if "peer" in med else ""),
-            "|---|---:|" + ("---:|" if "peer" in med else ""),
+            "| part | wall s | CPU s |" + (" wall × peer | CPU × peer |" if peer else ""),
+            "|---|---:|---:|" + ("---:|---:|" if peer else ""),
         ]
         parts = [
-            ("interpreter start (`python -c pass`)", med["interpreter"]),
-            (
-                'interpreter + the MCP SDK\'s import alone (`python -c "import mcp"`)',
-                med["sdk_import"],
-            ),
-            ("the rest: our imports, tool schemas, the handshake", rest),
-            ("ours, start to first `tools/list` answer", med["ours"]),
+            ("interpreter start (`python -c pass`)", "interpreter"),
+            ('interpreter + the MCP SDK\'s import alone (`python -c "import mcp"`)', "sdk_import"),
+            ("the rest: our imports, tool schemas, the handshake", "rest"),
+            ("ours, start to first `tools/list` answer", "ours"),
         ]
-        for label, value in parts:
-            cell = f" {value / med['peer']:.2f} |" if "peer" in med else ""
-            lines.append(f"| {label} | {value:.2f} |{cell}")
+        med["rest"] = med["ours"] - med["sdk_import"]
+        cpu_med["rest"] = cpu_med["ours"] - cpu_med["sdk_import"]
+        for label, key in parts:
+            cells = (
+                f" {med[key] / med['peer']:.2f} | {cpu_med[key] / cpu_med['peer']:.2f} |"
+                if peer
+                else ""
+            )
+            lines.append(f"| {label} | {med[key]:.2f} | {cpu_med[key]:.2f} |{cells}")
     if imports:
         lines += [
             "",
@@ -1126,9 +1151,11 @@ def run_startup(
     ours = ours_command or OURS
     results = _header(peer_command)
     results["ours_command"] = ours
-    results["startup_s"] = anyio.run(startup, ours, peer_command, 3 if quick else 9)
+    measured = anyio.run(startup, ours, peer_command, 3 if quick else 9)
+    results["startup_s"] = measured["wall"]
+    results["startup_cpu_s"] = measured["cpu"]
     results["startup_imports_s"] = startup_imports(ours, peer_command)
-    text = _startup_text(results["startup_s"], results["startup_imports_s"])
+    text = _startup_text(measured, results["startup_imports_s"])
     print(text)
     _publish("startup", results, text, quick=quick, write_docs=write_docs)
     return results
