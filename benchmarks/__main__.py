@@ -35,6 +35,11 @@ def main() -> None:
         help="the peer's MCP server (autodoc-mcp console script): the fault lab also runs it",
     )
     parser.add_argument(
+        "--ours-command",
+        metavar="PATH",
+        help="startup: our autodocs-mcp console script to time (default: beside this Python)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="apiref: fetch what the cassettes lack from the real index (https://pypi.org)",
@@ -49,6 +54,9 @@ def main() -> None:
     suites = dict(SUITES)
     for name in ("faultlab", "startup"):
         suites[name] = functools.partial(SUITES[name], peer_command=args.peer_command)
+    suites["startup"] = functools.partial(
+        SUITES["startup"], peer_command=args.peer_command, ours_command=args.ours_command
+    )
     suites["apiref"] = functools.partial(apiref.run, record=args.record, target=args.target)
     # The fleet suite starts redis-server and replica processes: only when named.
     for name in args.suites or [s for s in SUITES if s != "fleet"]:

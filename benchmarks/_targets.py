@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -260,9 +261,110 @@ def peer_version(command: str) -> str:
     return found.stdout.strip() or "unknown"
 
 
-async def time_to_first_list(command: str, env: Mapping[str, str]) -> float:
-    """Seconds from starting the server process to the answer of the first ``tools/list``."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process *pid* so far, all its threads (Linux ``/proc``)."""
+    # "pid (comm) state ppid ...": utime and stime are fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
+    if proc.returncode:
+        raise RuntimeError(f"{argv} exited with {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+async def time_to_exit(argv: list[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of *argv* from start to exit: start-up reference points."""
+    return await anyio.to_thread.run_sync(_run_timed, argv, server_env(env))
+
+
+HANDSHAKE = b"".join(
+    json.dumps(m).encode() + b"\n"
+    for m in (
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    )
+)
+"""``initialize``, ``initialized`` and ``tools/list``, as a client writes them to stdin."""
+
+
+def import_times(argv: list[str], env: Mapping[str, str], *, server: bool) -> dict[str, float]:
+    """Import time (seconds of ``-X importtime`` self time) per top-level package.
+
+    *argv* runs with ``PYTHONPROFILEIMPORTTIME`` set and the handshake on stdin (then end of
+    input, so a *server* answers ``tools/list`` and exits): what it imports before and while
+    answering. ``-X importtime`` slows imports down (each figure is inflated alike): read the
+    shares, not the absolute times.
+    """
+    with tempfile.TemporaryFile() as err:  # can exceed a pipe's buffer: not a pipe
+        with subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=server_env({**env, "PYTHONPROFILEIMPORTTIME": "1"}),
+        ) as proc:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            watchdog = threading.Timer(300, proc.kill)
+            watchdog.start()
+            answered = not server
+            try:
+                if server:
+                    proc.stdin.write(HANDSHAKE)
+                    proc.stdin.flush()
+                    # Until the tools/list answer: a server may quit at the end of its input
+                    # before answering what it already read.
+                    for line in proc.stdout:
+                        if line.startswith(b"{") and json.loads(line).get("id") == 2:
+                            answered = True
+                            break
+                proc.stdin.close()
+                proc.stdout.read()
+                proc.wait()
+            finally:
+                watchdog.cancel()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if not answered:
+        raise RuntimeError(f"{argv} gave no tools/list answer: {stderr[-2000:]!r}")
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _, name = line[len("import time:") :].split("|")
+        package = name.strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(self_us) / 1e6
+    return totals
+
+
+async def time_to_first_list(command: str, env: Mapping[str, str]) -> tuple[float, float]:
+    """Seconds from starting the server process to the answer of the first ``tools/list``.
+
+    Returns the wall-clock time and the server process's CPU time (user + system) until
+    then: the CPU time moves less with other load on the machine.
+    """
+    before = children()
     started = time.perf_counter()
     async with _connected(command, env) as client:
         await client.list_tools()
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        new = children() - before
+        cpu = sum(cpu_seconds(pid) for pid in new)
+        return wall, cpu

@@ -23,6 +23,8 @@ COLOURS = {
     "peer": "#cf222e",
     "ours": "#2da44e",
     "others": "#8c959f",
+    "sdk_import": "#bf8700",
+    "interpreter": "#d0d7de",
 }
 LABELS = {
     "core": "autodocs (core API)",
@@ -30,6 +32,8 @@ LABELS = {
     "peer": "autodoc-mcp 0.5.1",
     "ours": "autodocs",
     "others": "other libraries (same run)",
+    "sdk_import": "python -c 'import mcp' (our venv)",
+    "interpreter": "python -c pass (our venv)",
 }
 
 

@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -35,9 +36,11 @@ from ._harness import machine, save, versions, write_docs_section
 from ._targets import (
     OURS,
     Target,
+    import_times,
     open_target,
     peer_version,
     process_sample,
+    time_to_exit,
     time_to_first_list,
 )
 from .serve_index import load_projects
@@ -821,30 +824,155 @@ def _issue12_text(results: dict[str, Any], modes: list[str]) -> list[str]:
     return lines
 
 
-async def startup(peer_command: str | None, rounds: int) -> dict[str, Any]:
-    """Server start to first ``tools/list`` answer, ours and (if given) the peer's, interleaved."""
-    times: dict[str, list[float]] = {"ours": [], "peer": []}
+EXIT = "import os; os._exit(0)"
+"""Ends the reference points at once, as a server's start-up has no interpreter clean-up."""
+
+
+async def startup(
+    ours: str, peer_command: str | None, rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """Server start to first ``tools/list`` answer, ours and (if given) the peer's, interleaved.
+
+    Each round also times two reference points in our server's environment: the interpreter
+    alone (``python -c pass``) and the MCP SDK's import alone (``python -c "import mcp"``).
+    Returns wall-clock seconds (``wall``) and the process's CPU seconds (``cpu``) per series.
+    """
+    python = str(Path(ours).with_name("python"))
+    keys = ("ours", "peer", "interpreter", "sdk_import")
+    wall: dict[str, list[float]] = {k: [] for k in keys}
+    cpu: dict[str, list[float]] = {k: [] for k in keys}
+
+    def add(key: str, figures: tuple[float, float]) -> None:
+        wall[key].append(figures[0])
+        cpu[key].append(figures[1])
+
     with tempfile.TemporaryDirectory() as cache_dir:
         env = {"AUTODOCS_CACHE_DIR": cache_dir}
         for _ in range(rounds):
-            times["ours"].append(await time_to_first_list(OURS, env))
+            add("ours", await time_to_first_list(ours, env))
             if peer_command:
-                times["peer"].append(await time_to_first_list(peer_command, env))
-    return times
+                add("peer", await time_to_first_list(peer_command, env))
+            # os._exit: the interpreter's clean-up at exit is no part of a server's start-up.
+            add("interpreter", await time_to_exit([python, "-c", EXIT], env))
+            add("sdk_import", await time_to_exit([python, "-c", f"import mcp; {EXIT}"], env))
+    return {"wall": wall, "cpu": cpu}
 
 
-def _startup_text(times: dict[str, list[float]]) -> str:
-    ours = _fmt(times["ours"], " s")
+def startup_imports(ours: str, peer_command: str | None) -> dict[str, dict[str, float]]:
+    """``-X importtime`` self time per top-level package: our server, the SDK alone, the peer."""
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = {"AUTODOCS_CACHE_DIR": cache_dir}
+        python = str(Path(ours).with_name("python"))
+        found = {
+            "ours": import_times([python, ours], env, server=True),
+            "sdk_import": import_times([python, "-c", "import mcp"], env, server=False),
+        }
+        if peer_command:
+            peer_python = str(Path(peer_command).with_name("python"))
+            found["peer"] = import_times([peer_python, peer_command], env, server=True)
+    return found
+
+
+IMPORT_ROWS = 12
+"""Packages listed in the start-up import breakdown (the rest are summed)."""
+
+
+def _startup_text(
+    measured: dict[str, dict[str, list[float]]], imports: dict[str, dict[str, float]]
+) -> str:
+    times, cpu = measured["wall"], measured["cpu"]
+    med = {k: statistics.median(v) for k, v in times.items() if v}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items() if v}
+    lines: list[str] = []
     if not times["peer"]:
-        return (
-            f"Server start to first `tools/list` answer (ours, {len(times['ours'])} runs): {ours}."
+        lines.append(
+            f"Server start to first `tools/list` answer (ours, {len(times['ours'])} runs): "
+            f"{_fmt(times['ours'], ' s')}."
         )
-    ratio = statistics.median(times["ours"]) / statistics.median(times["peer"])
-    return (
-        f"Server start to first `tools/list` answer, {len(times['ours'])} interleaved runs each: "
-        f"ours {ours}, autodoc-mcp {_fmt(times['peer'], ' s')}: ours takes {ratio:.2f}× the "
-        "peer's time (target ≤ 0.5×)."
-    )
+    else:
+        ratio = med["ours"] / med["peer"]
+        lines.append(
+            f"Server start to first `tools/list` answer, {len(times['ours'])} interleaved runs "
+            f"each: ours {_fmt(times['ours'], ' s')}, autodoc-mcp {_fmt(times['peer'], ' s')}: "
+            f"ours takes {ratio:.2f}× the peer's time (target ≤ 0.5×). CPU time of the server "
+            f"process until that answer: ours {_fmt(cpu['ours'], ' s')}, autodoc-mcp "
+            f"{_fmt(cpu['peer'], ' s')}: {cpu_med['ours'] / cpu_med['peer']:.2f}× (it moves "
+            "less with other load on the machine)."
+        )
+    if "sdk_import" in med:
+        peer = "peer" in med
+        lines += [
+            "",
+            "Where our start-up goes (medians of the same rounds):",
+            "",
+            "| part | wall s | CPU s |" + (" wall × peer | CPU × peer |" if peer else ""),
+            "|---|---:|---:|" + ("---:|---:|" if peer else ""),
+        ]
+        parts = [
+            ("interpreter start (`python -c pass`)", "interpreter"),
+            ('interpreter + the MCP SDK\'s import alone (`python -c "import mcp"`)', "sdk_import"),
+            ("the rest: our imports, tool schemas, the handshake", "rest"),
+            ("ours, start to first `tools/list` answer", "ours"),
+        ]
+        med["rest"] = med["ours"] - med["sdk_import"]
+        cpu_med["rest"] = cpu_med["ours"] - cpu_med["sdk_import"]
+        for label, key in parts:
+            cells = (
+                f" {med[key] / med['peer']:.2f} | {cpu_med[key] / cpu_med['peer']:.2f} |"
+                if peer
+                else ""
+            )
+            lines.append(f"| {label} | {med[key]:.2f} | {cpu_med[key]:.2f} |{cells}")
+    if imports:
+        lines += [
+            "",
+            "Import time to the first `tools/list` answer by top-level package (`-X importtime` "
+            "self time, one run each; importtime inflates every figure alike, so read the "
+            "shares):",
+            "",
+            "| package | ours | % |" + (" peer | % |" if "peer" in imports else ""),
+            "|---|---:|---:|" + ("---:|---:|" if "peer" in imports else ""),
+        ]
+        ours_total = sum(imports["ours"].values())
+        peer = imports.get("peer", {})
+        peer_total = sum(peer.values()) or 1.0
+        top = sorted(imports["ours"], key=imports["ours"].__getitem__, reverse=True)
+        for name in top[:IMPORT_ROWS]:
+            cell = (
+                f" {peer.get(name, 0) * 1000:.0f} ms | {100 * peer.get(name, 0) / peer_total:.0f} |"
+                if peer
+                else ""
+            )
+            lines.append(
+                f"| {name} | {imports['ours'][name] * 1000:.0f} ms "
+                f"| {100 * imports['ours'][name] / ours_total:.0f} |{cell}"
+            )
+        others = sum(imports["ours"][n] for n in top[IMPORT_ROWS:])
+        peer_others = peer_total - sum(peer.get(n, 0) for n in top[:IMPORT_ROWS])
+        peer_cells = f" {peer_others * 1000:.0f} ms | {100 * peer_others / peer_total:.0f} |"
+        lines.append(
+            f"| (the rest) | {others * 1000:.0f} ms | {100 * others / ours_total:.0f} |"
+            + (peer_cells if peer else "")
+        )
+        lines.append(
+            f"| **total** | {ours_total * 1000:.0f} ms | 100 |"
+            + (f" {peer_total * 1000:.0f} ms | 100 |" if peer else "")
+        )
+        sdk_packages = set(imports["sdk_import"])
+        sdk = sum(v for k, v in imports["ours"].items() if k in sdk_packages)
+        rest = sorted(
+            (k for k in imports["ours"] if k not in sdk_packages),
+            key=imports["ours"].__getitem__,
+            reverse=True,
+        )
+        lines += [
+            "",
+            f"In the same profile, {100 * sdk / ours_total:.0f}% of our import time is in "
+            "packages that `import mcp` loads by itself (the SDK, its dependencies and the "
+            f"standard library modules they use); {100 * (1 - sdk / ours_total):.0f}% in the "
+            f"rest ({', '.join(rest[:8])}, ...).",
+        ]
+    return "\n".join(lines)
 
 
 def _soak_text(runs: list[dict[str, Any]]) -> str:
@@ -1008,12 +1136,26 @@ def run_soak(*, quick: bool, write_docs: bool, peer_command: str | None = None) 
 
 
 def run_startup(
-    *, quick: bool, write_docs: bool, peer_command: str | None = None
+    *,
+    quick: bool,
+    write_docs: bool,
+    peer_command: str | None = None,
+    ours_command: str | None = None,
 ) -> dict[str, Any]:
-    """Server start to the first ``tools/list`` answer, ours and (with a peer) the peer's."""
+    """Server start to the first ``tools/list`` answer, ours and (with a peer) the peer's.
+
+    *ours_command* is our console script in an environment installed as a user's is (not
+    editable, bytecode compiled, without the benchmark's extra packages: ``nox -s bench``
+    makes one); default the ``autodocs-mcp`` beside this interpreter.
+    """
+    ours = ours_command or OURS
     results = _header(peer_command)
-    results["startup_s"] = anyio.run(startup, peer_command, 3 if quick else 9)
-    text = _startup_text(results["startup_s"])
+    results["ours_command"] = ours
+    measured = anyio.run(startup, ours, peer_command, 3 if quick else 9)
+    results["startup_s"] = measured["wall"]
+    results["startup_cpu_s"] = measured["cpu"]
+    results["startup_imports_s"] = startup_imports(ours, peer_command)
+    text = _startup_text(measured, results["startup_imports_s"])
     print(text)
     _publish("startup", results, text, quick=quick, write_docs=write_docs)
     return results

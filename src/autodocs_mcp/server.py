@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -122,12 +123,29 @@ def _version() -> str:
 
 
 class _ServiceHolder:
-    """Holds the service the lifespan opened; tools reach it through here."""
+    """Holds the service; tools reach it through here.
+
+    On stdio the lifespan leaves an *opener* and the service is opened on the first tool call
+    (:meth:`ensure_open`), not before the handshake: building it (HTTP client, TLS context,
+    cache) is not needed to answer ``initialize`` and ``tools/list``.
+    """
 
     service: DocsService | None = None
+    opener: Callable[[], Awaitable[DocsService]] | None = None
+
+    def __init__(self) -> None:
+        self._opening = anyio.Lock()
+
+    async def ensure_open(self) -> None:
+        """Open the service if the lifespan left an opener and it is not open yet (once)."""
+        if self.service is not None or self.opener is None:
+            return
+        async with self._opening:
+            if self.service is None and self.opener is not None:
+                self.service = await self.opener()
 
     def get(self) -> DocsService:
-        if self.service is None:  # pragma: no cover - the SDK runs the lifespan first
+        if self.service is None:  # pragma: no cover - call_tool opens it first
             raise ToolError(payload_text(AutodocsError("The server is not started yet")))
         return self.service
 
@@ -178,6 +196,8 @@ class AutodocsServer(MCPServer[Any]):
                 )
             )
         try:
+            if hasattr(self, "holder"):
+                await self.holder.ensure_open()
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
@@ -471,6 +491,28 @@ def _tool(reg: _Registration) -> Tool:
     return tool
 
 
+_RICH_MODULES = {"rich.console", "rich.logging"}
+
+
+@contextmanager
+def _without_rich_handler() -> Iterator[None]:
+    """Keep rich out of the process while the SDK configures logging it will not change.
+
+    ``MCPServer()`` builds a rich log handler and passes it to ``logging.basicConfig``, which
+    discards it when the root logger already has a handler (ours: JSON lines on stderr).
+    Importing rich and probing the terminal for it was 30-55 ms of start-up. With no root
+    handler yet (a library use of :func:`build_server`), the SDK's default stays as it is.
+    """
+    blocked = [] if not logging.getLogger().handlers else _RICH_MODULES - sys.modules.keys()
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # the SDK catches the ImportError
+    try:
+        yield
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+
+
 def build_server(
     settings: Settings | None = None,
     *,
@@ -479,13 +521,17 @@ def build_server(
     operator_tools: bool | None = None,
     allow_broad_roots: bool = False,
 ) -> AutodocsServer:
-    """Build the MCP server; the service (and its HTTP client) opens with the server's lifespan.
+    """Build the MCP server; the service (and its HTTP client) opens on the first tool call.
+
+    Nothing of the service is built before the handshake (``initialize``, ``tools/list``):
+    the first call opens it (once), and the server's lifespan closes it.
 
     Args:
         settings: Configuration (default: from the environment, read at start-up).
         service_factory: Builds the service (tests inject transports or clocks here).
-        own_service: Open the service in the MCP lifespan (stdio). The HTTP transport opens one
-            service for all sessions itself and passes ``False``.
+        own_service: Own the service: opened on the first call, closed with the MCP lifespan
+            (stdio). The HTTP transport opens one service for all sessions itself and passes
+            ``False``.
         operator_tools: List the operator tools too (default: ``settings.operator_tools``).
         allow_broad_roots: Accept scan roots that cover the filesystem, a system directory or
             a whole home directory (``AUTODOCS_ALLOW_BROAD_ROOTS``, read by the caller).
@@ -498,24 +544,30 @@ def build_server(
             yield {}
             return
         factory = service_factory or (lambda: DocsService(settings))
-        async with factory() as service:
-            holder.service = service
+        async with AsyncExitStack() as stack:
+
+            async def open_service() -> DocsService:
+                return await stack.enter_async_context(factory())
+
+            holder.opener = open_service  # opened by the first tool call, closed here
             try:
                 yield {}
             finally:
+                holder.opener = None
                 holder.service = None
 
     if operator_tools is None:
         operator_tools = (settings or Settings.from_env()).operator_tools
     tools = [_tool(reg) for reg in (*TOOLS, *(OPERATOR_TOOLS if operator_tools else ()))]
-    server = AutodocsServer(
-        name="autodocs",
-        version=_version(),
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        log_level="WARNING",
-        tools=tools,
-    )
+    with _without_rich_handler():
+        server = AutodocsServer(
+            name="autodocs",
+            version=_version(),
+            instructions=INSTRUCTIONS,
+            lifespan=lifespan,
+            log_level="WARNING",
+            tools=tools,
+        )
     server.holder = holder
     server.registered = {t.name: t for t in tools}
     server.allow_broad_roots = allow_broad_roots

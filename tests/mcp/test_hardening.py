@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -173,6 +176,8 @@ async def test_an_unexpected_exception_is_a_generic_internal_error(
     """A bug inside a tool reaches the client as internal_error; its message only in the log."""
     made: list[DocsService] = []
     async with client_with_roots(projects, tmp_path, [], service=made) as client:
+        assert made == []  # the service opens on the first call, not before the handshake
+        await client.call_tool("scan_dependencies", {})
 
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("leaked /etc/shadow contents")
@@ -197,3 +202,52 @@ async def test_a_relative_path_is_taken_from_the_first_allowed_root(
         escape = await client.call_tool("scan_dependencies", {"project_path": "../../.."})
     assert [d["name"] for d in result.structured_content["dependencies"]] == ["attrs"]
     assert payload(escape)["error_type"] == "invalid_input"
+
+
+async def test_the_service_opens_once_on_the_first_call_and_closes_with_the_session(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """The handshake builds no service; concurrent first calls share one; the session closes it."""
+    made: list[DocsService] = []
+    async with client_with_roots(projects, tmp_path, [], service=made) as client:
+        await client.list_tools()
+        assert made == []  # initialize and tools/list need no HTTP client, TLS context or cache
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(client.call_tool, "scan_dependencies", {})
+        assert len(made) == 1
+        await client.call_tool("scan_dependencies", {})
+        assert len(made) == 1
+        assert made[0].http._client is not None  # open
+    assert made[0].http._client is None  # closed by the lifespan
+
+
+def test_the_sdk_builds_no_rich_handler_next_to_ours(tmp_path: Path) -> None:
+    """With our JSON handler on the root, building the server imports no rich (start-up cost).
+
+    The SDK's rich handler would be discarded by ``logging.basicConfig`` anyway; without a
+    root handler (a library use of ``build_server``) the SDK's default is left alone.
+    """
+    code = (
+        "import logging, sys\n"
+        "from autodocs_mcp.main import configure_logging\n"
+        "from autodocs_core.config import Settings\n"
+        "from autodocs_mcp.server import build_server\n"
+        "configure_logging()\n"
+        "handlers = list(logging.getLogger().handlers)\n"
+        "build_server(Settings(cache_dir=sys.argv[1]))\n"
+        "assert logging.getLogger().handlers == handlers\n"
+        "assert None not in [sys.modules.get(m, 0) for m in ('rich.console', 'rich.logging')]\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"
+        "logging.getLogger().handlers.clear()\n"
+        "build_server(Settings(cache_dir=sys.argv[1]))\n"
+        "print('rich.logging' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.splitlines() == ["[]", "True"], done.stderr
