@@ -201,7 +201,7 @@ class Lookup:
         self.deadline_seconds = deadline
         self.offline = offline
         self.clock = clock
-        self._flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...]]]
+        self._flight: SingleFlight[tuple[ProjectIndex, float | None, tuple[str, ...], bool]]
         self._flight = SingleFlight()
         self.shared = shared
         self.coalescer = Coalescer(shared, clock=clock) if shared is not None else None
@@ -244,7 +244,7 @@ class Lookup:
         # One lookup per package at a time: concurrent callers share the cache read and, on a
         # miss, the fetch (the cache read goes through a thread, so without this a crowd of
         # callers would miss in waves and each wave would ask the index again).
-        project, stale_age, project_warnings = await self._flight.do(
+        project, stale_age, project_warnings, list_fetched = await self._flight.do(
             normal, lambda: self._project(normal, deadline)
         )
         warnings.extend(project_warnings)
@@ -281,11 +281,18 @@ class Lookup:
             fetched_here, persisted = True, await self.cache.put_docs(docs)
         elif resolution.version == project.latest.version:
             # The latest version's documentation comes with the version list: no request to
-            # coalesce. It is still shared, for pins and for stale lists elsewhere.
-            docs, fetched_here = await fetch(), True
-            persisted, data = await self.cache.put_shared("docs", normal, docs.version, docs)
-            key = self.cache.shared_key("docs", normal, docs.version)
-            await self.coalescer.state.put(key, data, SHARED_DOCS_TTL)
+            # coalesce. The replica that read the list from the index shares it too (for pins
+            # and stale lists elsewhere); one that took the list from the shared tier keeps it
+            # locally only, its file written behind the answer.
+            docs, fetched_here = await fetch(), list_fetched
+            if list_fetched:
+                persisted, data = await self.cache.put_shared(
+                    "docs", normal, docs.version, docs, soon=True
+                )
+                key = self.cache.shared_key("docs", normal, docs.version)
+                await self.coalescer.state.put(key, data, SHARED_DOCS_TTL)
+            else:
+                persisted = await self.cache.put("docs", normal, docs.version, docs, soon=True)
         else:
             docs, fetched_here, persisted = await self._through_shared(
                 "docs", normal, resolution.version, fetch, ttl=SHARED_DOCS_TTL, deadline=deadline
@@ -296,16 +303,16 @@ class Lookup:
 
     async def _project(
         self, name: str, deadline: Deadline
-    ) -> tuple[ProjectIndex, float | None, tuple[str, ...]]:
-        """Return the version list, its age when it is a stale copy, and warnings."""
+    ) -> tuple[ProjectIndex, float | None, tuple[str, ...], bool]:
+        """Return the version list, its age when stale, warnings, whether read from the index."""
         warnings: list[str] = []
         cached = await self.cache.get_project(name)
         if self.offline:
             if cached is None:
                 raise _offline_miss(name, None)
-            return cached.value, None, ()
+            return cached.value, None, (), False
         if cached is not None and self.cache.is_fresh(cached):
-            return cached.value, None, ()
+            return cached.value, None, (), False
         # A stale copy at hand: one attempt, briefly, then serve the copy rather than retry
         # against an index that may be failing (and answer slowly).
         refresh = Deadline.after(min(self.deadline_seconds, STALE_REFRESH_SECONDS), self.clock)
@@ -335,11 +342,12 @@ class Lookup:
             return False
 
         persisted: bool | None = None
+        fetched = True
         try:
             if self.coalescer is None:
                 project = await fetch()
             else:
-                project, _, persisted = await self._through_shared(
+                project, fetched, persisted = await self._through_shared(
                     "project",
                     name,
                     None,
@@ -366,12 +374,12 @@ class Lookup:
                 f"The index could not be reached ({exc.error_type}); serving the cached copy "
                 f"from {cached.age / 3600:.1f} h ago."
             )
-            return cached.value, cached.age, tuple(warnings)
+            return cached.value, cached.age, tuple(warnings), False
         if persisted is None:
             persisted = await self.cache.put_project(project)
         if not persisted:
             warnings.append("The disk cache is unavailable; working from memory only.")
-        return project, None, tuple(warnings)
+        return project, None, tuple(warnings), fetched
 
     async def _shared_get(self, kind: str, name: str, version: str | None) -> Cached | None:
         """One read of the shared tier; a hit is kept locally (next time: no shared call)."""

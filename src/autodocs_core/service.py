@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import anyio.from_thread
 import anyio.to_thread
+import anyio
 import attrs
 import httpx
 
@@ -359,7 +360,11 @@ class DocsService:
         try:
             await self.http.__aexit__(*exc_info)
         finally:
-            await self.shared.aclose()
+            try:
+                await self.shared.aclose()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.cache.flush()  # files written behind answers
 
     # -- documentation -----------------------------------------------------------------------
 

@@ -109,6 +109,22 @@ class TestOneSharedState:
                 assert (await c.lookup.find("attrs", f"=={OLD}")).from_cache
             assert index.paths() == before
 
+    async def test_the_latest_version_from_a_shared_list_costs_one_shared_read(
+        self, projects: dict[str, Any]
+    ) -> None:
+        """The latest docs come with the list: a replica that took the list from the shared
+        tier answers from it (cached, no request) and writes nothing back to it."""
+        state = LocalState()
+        async with FaultIndex(projects) as index, replicas(index, state, state) as (a, b):
+            fetched = await a.lookup.find("attrs", None)
+            assert not fetched.from_cache
+            requests, ops = index.count(), state.statistics().operations
+            found = await b.lookup.find("attrs", None)
+            assert found.from_cache and found.docs.description == fetched.docs.description
+            assert found.docs.version == fetched.docs.version
+            assert index.count() == requests
+            assert state.statistics().operations == ops + 1  # one get: the version list
+
     async def test_stale_shared_list_is_served_when_the_index_is_down(
         self, projects: dict[str, Any]
     ) -> None:

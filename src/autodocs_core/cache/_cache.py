@@ -278,7 +278,29 @@ class DocsCache:
             return None
         return value, min(stored_at, self.clock.wall())  # see _cached
 
-    async def _put(self, key: str, value: Any, kind: str) -> tuple[bool, bytes, float]:
+    async def _persist(self, kind: str, key: str, raw: bytes, *, soon: bool) -> bool:
+        """Write *raw* to *kind*'s persistent level; with *soon*, behind the answer if it can."""
+        store = self._store_for(kind)
+        if store is None:
+            return False
+        put_soon = getattr(store, "put_soon", None)  # a DiskStore: one writer thread
+        if soon and put_soon is not None and put_soon(key, raw):
+            return getattr(store, "degraded", None) is None
+        return await store.put(key, raw)
+
+    async def flush(self) -> None:
+        """Wait for the persistent levels' queued writes (see ``DiskStore.put_soon``).
+
+        .. versionadded:: 0.2.0
+        """
+        for store in {id(s): s for s in (self.store, *self.stores.values()) if s}.values():
+            flush = getattr(store, "flush", None)
+            if flush is not None:
+                await flush()
+
+    async def _put(
+        self, key: str, value: Any, kind: str, *, soon: bool = False
+    ) -> tuple[bool, bytes, float]:
         stored_at = self.clock.wall()
         raw = json.dumps(
             {
@@ -290,10 +312,7 @@ class DocsCache:
             separators=(",", ":"),
         ).encode()
         self._remember(key, value, stored_at, len(raw))
-        store = self._store_for(kind)
-        if store is None:
-            return False, raw, stored_at
-        return await store.put(key, raw), raw, stored_at
+        return await self._persist(kind, key, raw, soon=soon), raw, stored_at
 
     def _count(self, found: Cached | None) -> Cached | None:
         if found is None:
@@ -313,12 +332,17 @@ class DocsCache:
         """
         return self._count(await self._get(self.key(kind, name, version), KINDS[kind][0], kind))
 
-    async def put(self, kind: str, name: str, version: str | None, value: Any) -> bool:
+    async def put(
+        self, kind: str, name: str, version: str | None, value: Any, *, soon: bool = False
+    ) -> bool:
         """Store *kind* content; ``False`` when only the memory level took it.
+
+        With *soon*, the file is written behind the answer where the store can (content that
+        is safe elsewhere, e.g. derived from a fleet's shared tier).
 
         .. versionadded:: 0.2.0
         """
-        return (await self._put(self.key(kind, name, version), value, kind))[0]
+        return (await self._put(self.key(kind, name, version), value, kind, soon=soon))[0]
 
     # -- the shared tier's form of an entry ------------------------------------------------
 
@@ -337,7 +361,7 @@ class DocsCache:
         return key
 
     async def put_shared(
-        self, kind: str, name: str, version: str | None, value: Any
+        self, kind: str, name: str, version: str | None, value: Any, *, soon: bool = False
     ) -> tuple[bool, bytes]:
         """Store *kind* content like :meth:`put` and also return its shared-tier form.
 
@@ -345,12 +369,16 @@ class DocsCache:
         naming the cache schema and the stored-at time (so freshness is read without
         inflating).
 
+        With *soon*, the file is written behind the answer (the value is derived from
+        shared content and safe there).
+
         Returns:
             ``(whether the persistent level took it, the shared form)``.
 
         .. versionadded:: 0.2.0
         """
-        persisted, raw, stored_at = await self._put(self.key(kind, name, version), value, kind)
+        key = self.key(kind, name, version)
+        persisted, raw, stored_at = await self._put(key, value, kind, soon=soon)
         return persisted, _SHARED_HEAD.pack(_SHARED_MAGIC, stored_at) + zlib.compress(raw, 6)
 
     @staticmethod
@@ -392,9 +420,8 @@ class DocsCache:
         value, stored_at = parsed
         self.shared_hits += 1
         self._remember(key, value, stored_at, len(raw))
-        store = self._store_for(kind)
-        if store is not None:
-            await store.put(key, raw)
+        # Safe in the shared tier already: the file is written behind the answer.
+        await self._persist(kind, key, raw, soon=True)
         return self._cached(value, stored_at)
 
     async def get_docs(self, name: str, version: str) -> Cached | None:

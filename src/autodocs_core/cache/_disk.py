@@ -29,7 +29,9 @@ import os
 import re
 import stat
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +39,7 @@ import anyio.to_thread
 
 from ._store import StoreStats, under
 
-__all__ = ["MAX_ENTRY_BYTES", "STALE_TEMP_SECONDS", "DiskStore"]
+__all__ = ["MAX_ENTRY_BYTES", "MAX_PENDING_WRITES", "STALE_TEMP_SECONDS", "DiskStore"]
 
 _FORMAT = "autodocs-cache-entry-1"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._+!%-]+(/[A-Za-z0-9._+!%-]+)*")
@@ -50,6 +52,9 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+
+MAX_PENDING_WRITES = 64
+"""Most writes :meth:`DiskStore.put_soon` keeps queued; beyond, the caller writes itself."""
 
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 """Largest entry read back (a bigger file is not one of ours: a miss, removed)."""
@@ -127,6 +132,9 @@ class DiskStore:
         self.clock = clock
         self.degraded: str | None = None
         self._approx_bytes: int | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending = 0
+        self._pending_lock = threading.Lock()
 
     # -- helpers (run in a worker thread) --------------------------------------------------
 
@@ -319,6 +327,44 @@ class DiskStore:
     async def get(self, key: str) -> bytes | None:
         """Return the verified value of *key*, or ``None``."""
         return await anyio.to_thread.run_sync(self._read, key)
+
+    def put_soon(self, key: str, value: bytes) -> bool:
+        """Queue a write of *value* on the store's one writer thread and return at once.
+
+        For entries that are safe elsewhere already (a copy from a fleet's shared tier, or
+        derived from an entry that is): the answer does not wait for the file and its two
+        fsyncs. A write's failure shows in :attr:`degraded`, as for :meth:`put`; pending
+        writes finish before the interpreter exits (the writer thread is joined then).
+
+        Returns:
+            ``False`` when :data:`MAX_PENDING_WRITES` writes are already queued: nothing was
+            queued, and the caller should ``await put()`` instead.
+
+        .. versionadded:: 0.2.0
+        """
+        with self._pending_lock:
+            if self._pending >= MAX_PENDING_WRITES:
+                return False
+            self._pending += 1
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="autodocs-cache-write")
+        self._writer.submit(self._write, key, value).add_done_callback(self._written)
+        return True
+
+    def _written(self, _: Future[bool]) -> None:
+        with self._pending_lock:
+            self._pending -= 1
+
+    def pending_writes(self) -> int:
+        """Return how many :meth:`put_soon` writes have not finished yet."""
+        with self._pending_lock:
+            return self._pending
+
+    async def flush(self) -> None:
+        """Wait until every :meth:`put_soon` write queued so far has finished."""
+        writer = self._writer
+        if writer is not None:
+            await anyio.to_thread.run_sync(lambda: writer.submit(lambda: None).result())
 
     async def put(self, key: str, value: bytes) -> bool:
         """Write atomically; ``False`` (and a degraded state) when the disk refuses."""
