@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
-import anyio
 import attrs
 import httpx
 

@@ -112,8 +112,10 @@ class TestOneSharedState:
     async def test_the_latest_version_from_a_shared_list_costs_one_shared_read(
         self, projects: dict[str, Any]
     ) -> None:
-        """The latest docs come with the list: a replica that took the list from the shared
-        tier answers from it (cached, no request) and writes nothing back to it."""
+        """A replica that took the latest's list from the shared tier writes nothing back.
+
+        The latest docs come with the list: it answers from it (cached, no request).
+        """
         state = LocalState()
         async with FaultIndex(projects) as index, replicas(index, state, state) as (a, b):
             fetched = await a.lookup.find("attrs", None)
