@@ -36,6 +36,7 @@ import attrs
 
 from ..errors import AutodocsError
 from ..resilience import SYSTEM_CLOCK, Clock, SingleFlight
+from ._metrics import shared_layer
 
 if TYPE_CHECKING:
     from ..cache import CacheStore, DocsCache
@@ -292,17 +293,7 @@ def _disk_check(settings: Settings) -> Check:
 
 
 def _shared_check(fleet: FleetStatistics, coalescer: CoalescerStatistics | None) -> Check:
-    data: dict[str, Any] = {
-        "backend": fleet.backend,
-        "state": "ok" if fleet.available else "degraded",
-        "operations": fleet.operations,
-        "fallbacks": fleet.fallback_total,
-        "fallback_reasons": dict(sorted(fleet.fallbacks.items())),
-    }
-    if coalescer is not None:
-        data["coalesced_waits"] = coalescer.waited
-        data["lease_takeovers"] = coalescer.takeovers
-        data["local_leases"] = coalescer.local_leases
+    data = shared_layer(fleet, coalescer)
     if fleet.backend == "local":
         return Check("shared", "healthy", "no shared layer: this process decides alone", data)
     if not fleet.available:

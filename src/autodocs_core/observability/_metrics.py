@@ -53,6 +53,31 @@ class TrackedCall:
         self.value = "ok"
 
 
+def shared_layer(fleet: FleetStatistics, coalescer: CoalescerStatistics | None) -> dict[str, Any]:
+    """The shared layer's state and counters as plain data (health and metrics show this).
+
+    ``fallbacks`` is the total of operations answered locally, ``fallback_reasons`` the same
+    by reason.
+
+    .. versionadded:: 0.2.0
+    """
+    data: dict[str, Any] = {
+        "backend": fleet.backend,
+        "available": fleet.available,
+        "state": "ok" if fleet.available else "degraded",
+        "operations": fleet.operations,
+        "fallbacks": fleet.fallback_total,
+        "fallback_reasons": dict(sorted(fleet.fallbacks.items())),
+    }
+    if coalescer is not None:
+        data["coalesced_waits"] = coalescer.waited
+        data["lease_takeovers"] = coalescer.takeovers
+        data["local_leases"] = coalescer.local_leases
+        data["led"] = coalescer.led
+        data["hits"] = coalescer.hits
+    return data
+
+
 class ServiceMetrics:
     """Counters, latency histograms, in-flight gauges and the recent error rate of a service.
 
@@ -200,20 +225,7 @@ class ServiceMetrics:
             data["hedges"] = {"sent": hedges.sent, "won": hedges.won}
             data["admission_refusals"] = index.admission_refusals
         if fleet is not None:
-            shared: dict[str, Any] = {
-                "backend": fleet.backend,
-                "available": fleet.available,
-                "state": "ok" if fleet.available else "degraded",
-                "operations": fleet.operations,
-                "fallbacks": dict(sorted(fleet.fallbacks.items())),
-            }
-            if coalescer is not None:
-                shared["coalesced_waits"] = coalescer.waited
-                shared["lease_takeovers"] = coalescer.takeovers
-                shared["local_leases"] = coalescer.local_leases
-                shared["led"] = coalescer.led
-                shared["hits"] = coalescer.hits
-            data["shared"] = shared
+            data["shared"] = shared_layer(fleet, coalescer)
         return data
 
     def prometheus_text(
@@ -353,7 +365,7 @@ def _shared_families(shared: dict[str, Any]) -> Iterator[Any]:
         "Shared-layer operations answered locally instead, by reason",
         labels=["reason"],
     )
-    for reason, n in shared["fallbacks"].items():
+    for reason, n in shared["fallback_reasons"].items():
         fallbacks.add_metric([reason], n)
     yield fallbacks
     for key, name, text in (
