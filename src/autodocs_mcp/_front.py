@@ -40,6 +40,8 @@ MAX_KEY_PARAMS = 8192
 """Requests whose parameters serialise longer than this are never answered from a snapshot."""
 QUEUE_SIZE = 1000
 """Client messages held for the SDK; past this, the front stops reading (pipe back-pressure)."""
+MAX_RECORDED_REQUESTS = 16
+"""Only the connection's first requests are looked at (and their answers recorded)."""
 HOLD_SECONDS = 30.0
 """Test hook bound: how long the SDK's start may be held (``_AUTODOCS_FRONT_HOLD``)."""
 
@@ -168,7 +170,8 @@ class Router:
                     self._initialize_seen = True
                     version = params.get("protocolVersion") if isinstance(params, dict) else None
                     self._context = version[:64] if isinstance(version, str) else ""
-                key = entry_key(method, params, self._context) if is_request else None
+                looked_at = is_request and self._requests <= MAX_RECORDED_REQUESTS
+                key = entry_key(method, params, self._context) if looked_at else None
                 if key is not None and self._answering and allowed and key in self.entries:
                     self._count += 1
                     internal = f"{self._prefix}{self._count}"
@@ -512,6 +515,8 @@ def start(argv: Sequence[str], env: dict[str, str] | None = None) -> Front | Non
     ``Front.restore`` puts them back.
     """
     env = dict(os.environ) if env is None else env
+    if sys.platform == "win32":  # pragma: no cover - POSIX descriptors only; serve as before
+        return None
     if not wanted(argv, env) or not (_backed(sys.stdin, 0) and _backed(sys.stdout, 1)):
         return None
     key = snapshot_key(argv, env)

@@ -365,3 +365,35 @@ async def test_an_early_tool_call_is_answered_once(tmp_path: Path) -> None:
         answers += [json.loads(line) for line in rest.splitlines() if line.strip()]
         assert [a.get("id") for a in answers if "id" in a].count(call) == 1
         assert (ANSWERED_LOG in log.read_text()) == bool(hold)
+
+
+@pytest.mark.anyio
+async def test_a_snapshot_the_sdk_contradicts_is_reported_and_rewritten(
+    projects: dict[str, Any], tmp_path: Path
+) -> None:
+    """A snapshot under the right key but with other content: served once, warned, rewritten."""
+    log = tmp_path / "stderr.log"
+    async with FaultIndex(projects) as index:
+        env = server_env(index.url, tmp_path)
+        with anyio.fail_after(60):
+            async with official_client(env, log, mode="legacy") as client:
+                expected = (await client.list_tools()).model_dump()
+        good = snapshot_file(tmp_path).read_text()
+        data = json.loads(good)
+        tampered = {
+            k: {**v, "tools": []} if k.startswith("tools/list") else v
+            for k, v in data["entries"].items()
+        }
+        snapshot_file(tmp_path).write_text(json.dumps({**data, "entries": tampered}))
+        env["_AUTODOCS_FRONT_HOLD"] = "tools/list"
+        with anyio.fail_after(60):
+            async with official_client(env, log, mode="legacy") as client:
+                assert (await client.list_tools()).tools == []  # what the snapshot said
+                # queued after the replayed tools/list: the SDK has answered both by its answer
+                await client.call_tool("get_package_docs", {"package_name": "attrs"})
+        assert "snapshot differed" in log.read_text()
+        assert json.loads(snapshot_file(tmp_path).read_text()) == json.loads(good)
+        env.pop("_AUTODOCS_FRONT_HOLD")
+        with anyio.fail_after(60):
+            async with official_client(env, log, mode="legacy") as client:
+                assert (await client.list_tools()).model_dump() == expected
