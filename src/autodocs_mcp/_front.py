@@ -42,6 +42,8 @@ QUEUE_SIZE = 1000
 """Client messages held for the SDK; past this, the front stops reading (pipe back-pressure)."""
 MAX_RECORDED_REQUESTS = 16
 """Only the connection's first requests are looked at (and their answers recorded)."""
+MAX_SERVER_LINES = 256
+"""The server's first lines are looked at for the answers to record; later ones pass."""
 HOLD_SECONDS = 30.0
 """Test hook bound: how long the SDK's start may be held (``_AUTODOCS_FRONT_HOLD``)."""
 
@@ -128,6 +130,8 @@ class Router:
         self._context = ""
         self._initialize_seen = False
         self._requests = 0
+        self._lines = 0
+        self._server_lines = 0
         self._front_initialized = False
         self._answering = True
         self._prefix = f"autodocs-front-{os.urandom(8).hex()}-"
@@ -144,6 +148,12 @@ class Router:
 
     def on_client_line(self, line: str) -> None:
         """Route one line read from the client (answer it and pass it on renamed, or pass it)."""
+        with self._lock:
+            self._lines += 1
+            settled = not self._answering and self._lines > MAX_RECORDED_REQUESTS
+        if settled:  # past the handshake: passed on without being parsed
+            self._enqueue(line)
+            return
         message = _parse(line)
         answer: str | None = None
         forward = line
@@ -201,6 +211,9 @@ class Router:
     def on_server_line(self, line: str) -> str | None:
         """Record an answer of the SDK; return the line to write, or None to swallow it."""
         with self._lock:
+            self._server_lines += 1
+            if self._server_lines > MAX_SERVER_LINES:
+                self._pending.clear()  # an answer that never came: stop looking
             if not self._pending:
                 return line
         message = _parse(line)

@@ -70,7 +70,7 @@ METHODS = ["initialize", "notifications/initialized", "tools/list", "tools/call"
 
 @st.composite
 def conversations(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, bool]:
-    methods = draw(st.lists(st.sampled_from(METHODS), max_size=12))
+    methods = draw(st.lists(st.sampled_from(METHODS), max_size=24))
     messages: list[dict[str, Any]] = []
     for n, method in enumerate(methods):
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
