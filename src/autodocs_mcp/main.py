@@ -17,6 +17,7 @@ import anyio
 if TYPE_CHECKING:
     from mcp.shared.message import SessionMessage
 
+    from . import _front
     from .server import AutodocsServer
 
 __all__ = ["JsonFormatter", "configure_logging", "main", "run_stdio"]
@@ -53,9 +54,16 @@ def configure_logging(level: str = "WARNING") -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Validate the configuration and serve MCP (stdio or HTTP); return the exit code."""
+    """Validate the configuration and serve MCP (stdio or HTTP); return the exit code.
+
+    On stdio, the handshake front (:mod:`._front`) starts first: it reads the client's messages
+    and may answer the handshake from the start-up snapshot while the rest loads.
+    """
+    from . import _front
+
+    front = _front.start(sys.argv[1:] if argv is None else list(argv))
     try:
-        return _main(argv)
+        return _main(argv, front)
     except ModuleNotFoundError as exc:
         from ._extras import missing_extra_message
 
@@ -64,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(message, file=sys.stderr)
         return 2
+    finally:
+        if front is not None:
+            front.restore()
 
 
 def _version() -> str:
@@ -75,7 +86,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, front: _front.Front | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="autodocs-mcp", description="autodocs MCP server", allow_abbrev=False
     )
@@ -168,7 +179,7 @@ def _main(argv: Sequence[str] | None) -> int:
             )
         )
     server = build_server(settings, allow_broad_roots=allow_broad_roots)
-    return anyio.run(serve_stdio, server, grace)
+    return anyio.run(serve_stdio, server, grace, front)
 
 
 def _is_loopback(host: str) -> bool:
@@ -204,7 +215,9 @@ GRACE_SECONDS = 10.0
 """How long in-flight calls may run after SIGTERM/SIGINT before they are cancelled."""
 
 
-async def serve_stdio(server: AutodocsServer, grace: float) -> int:
+async def serve_stdio(
+    server: AutodocsServer, grace: float, front: _front.Front | None = None
+) -> int:
     """Serve over stdio until stdin closes or a signal arrives; return the exit code.
 
     On the first SIGTERM/SIGINT: new calls are refused, in-flight calls get *grace* seconds to
@@ -228,7 +241,7 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
             os._exit(0)
 
         async def run() -> None:
-            await run_stdio(server)
+            await run_stdio(server, front)
             tg.cancel_scope.cancel()  # stdin closed: stop watching signals
 
         await tg.start(watch_signals, lambda: holder.service, lambda: tg.start_soon(drain))
@@ -236,13 +249,16 @@ async def serve_stdio(server: AutodocsServer, grace: float) -> int:
     return 0
 
 
-async def run_stdio(server: AutodocsServer) -> None:
+async def run_stdio(server: AutodocsServer, front: _front.Front | None = None) -> None:
     """Serve *server* over stdio, answering the messages the SDK's reader cannot parse.
 
     The SDK's stdio reader turns a line that is not a valid JSON-RPC message (invalid JSON, a
     batch array, ``params`` of the wrong type, an ``id`` that is an object or a float, a
     missing ``jsonrpc``) into an exception that the session only logs: a client waiting on
     that id would wait forever. :class:`_AnsweringReader` answers each with a JSON-RPC error.
+
+    With a handshake *front*, the SDK reads and writes through it instead of the process's
+    standard streams (which the front has already taken over).
 
     .. versionadded:: 0.2.0
     """
@@ -251,7 +267,10 @@ async def run_stdio(server: AutodocsServer) -> None:
     from .server import sdk_lowlevel_server
 
     lowlevel = sdk_lowlevel_server(server)
-    async with stdio_server() as (read_stream, write_stream):
+    streams: dict[str, Any] = {}
+    if front is not None:
+        streams = {"stdin": front.sdk_stdin(), "stdout": front.sdk_stdout()}
+    async with stdio_server(**streams) as (read_stream, write_stream):
         await lowlevel.run(
             _AnsweringReader(read_stream, write_stream),
             write_stream,
