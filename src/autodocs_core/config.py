@@ -55,6 +55,10 @@ class Settings:
             readiness, metrics, cache statistics, cache refresh) to MCP clients. Off by default:
             every listed tool costs tokens in every conversation, and these serve operators
             (who have the CLI and the HTTP endpoints).
+        fast_handshake: ``AUTODOCS_FAST_HANDSHAKE``: the stdio server answers ``initialize``
+            and ``tools/list`` from the snapshot an earlier start wrote while the MCP SDK loads.
+            ``autodocs-mcp`` reads the variable itself before anything else loads (same
+            spelling rules); here it is validated and shown.
         log_level: ``AUTODOCS_LOG_LEVEL``: level of the server's log lines.
         shutdown_grace: ``AUTODOCS_SHUTDOWN_GRACE``: seconds in-flight calls get on shutdown.
         allow_broad_roots: ``AUTODOCS_ALLOW_BROAD_ROOTS``: let clients scan the file system
@@ -88,8 +92,8 @@ class Settings:
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
-       ``hedge_min_delay``, ``redis_url``, ``redis_timeout``, ``fleet_rate`` and
-       ``fleet_burst``; the CA bundle, the netrc file and the cache directory are checked when
+       ``hedge_min_delay``, ``redis_url``, ``redis_timeout``, ``fleet_rate``,
+       ``fleet_burst`` and ``fast_handshake``; the CA bundle, the netrc file and the cache directory are checked when
        the settings are read; the HTTP transport's ``http_*`` settings (read by the server's
        entry point before).
     """
@@ -113,6 +117,7 @@ class Settings:
     offline: bool = False
     max_concurrency: int = 10
     operator_tools: bool = False
+    fast_handshake: bool = True
     log_level: str = "WARNING"
     shutdown_grace: float = 10.0
     allow_broad_roots: bool = False
@@ -404,6 +409,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "offline": ("AUTODOCS_OFFLINE", _flag),
     "max_concurrency": ("AUTODOCS_MAX_CONCURRENCY", _number(int, 1, 64)),
     "operator_tools": ("AUTODOCS_OPERATOR_TOOLS", _flag),
+    "fast_handshake": ("AUTODOCS_FAST_HANDSHAKE", _flag),
     "log_level": ("AUTODOCS_LOG_LEVEL", _log_level),
     "shutdown_grace": ("AUTODOCS_SHUTDOWN_GRACE", _number(float, 0.0, 300.0)),
     "allow_broad_roots": ("AUTODOCS_ALLOW_BROAD_ROOTS", _flag),
