@@ -93,9 +93,9 @@ class Settings:
     .. versionchanged:: 0.2.0
        ``log_level``, ``shutdown_grace``, ``allow_broad_roots``, ``hedge``,
        ``hedge_min_delay``, ``redis_url``, ``redis_timeout``, ``fleet_rate``,
-       ``fleet_burst`` and ``fast_handshake``; the CA bundle, the netrc file and the cache directory are checked when
-       the settings are read; the HTTP transport's ``http_*`` settings (read by the server's
-       entry point before).
+       ``fleet_burst`` and ``fast_handshake``; the CA bundle, the netrc file and the cache
+       directory are checked when the settings are read; the HTTP transport's ``http_*``
+       settings (read by the server's entry point before).
     """
 
     index_url: str = DEFAULT_INDEX_URL
