@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 
-from . import apiref, faultlab, fetcher, overhead, service
+from . import apiref, faultlab, fetcher, fleet, overhead, service
 
 SUITES = {
     "overhead": overhead.run,
@@ -15,6 +15,7 @@ SUITES = {
     "soak": faultlab.run_soak,
     "startup": faultlab.run_startup,
     "apiref": apiref.run,
+    "fleet": fleet.run,
 }
 
 
