@@ -122,6 +122,7 @@ class Lab:
             shared = metrics.get("shared", {})
             found = {
                 "admission_refusals": metrics.get("admission_refusals", 0),
+                "hedges_sent": metrics.get("hedges", {}).get("sent", 0),
                 "coalesced_waits": shared.get("coalesced_waits", 0),
                 "lease_takeovers": shared.get("lease_takeovers", 0),
                 "local_leases": shared.get("local_leases", 0),
@@ -611,6 +612,11 @@ def one_probe_per_period(o: dict[str, Any]) -> bool:
     )
 
 
+def _hedges(r: dict[str, Any]) -> str:
+    """``12 of them hedges``: the hedged requests the replicas sent during the scenario."""
+    return f"{r.get('fleet_counters', {}).get('hedges_sent', 0)} of them hedges"
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -647,9 +653,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 f"2. {r['calls']} calls over {r['packages']} uncached packages (every replica "
                 "asks for each, at once)",
                 f"{r['packages']} upstream requests",
-                f"**{r['upstream']}** (at most {r['max_per_package']} per package); {calls(r)}; "
-                f"p99 {_ms(r['p99_s'])}",
-                f"{b['upstream']} (at most {b['max_per_package']} per package); {calls(b)}"
+                f"**{r['upstream']}** (at most {r['max_per_package']} per package; "
+                f"{_hedges(r)}); {calls(r)}; p99 {_ms(r['p99_s'])}",
+                f"{b['upstream']} (at most {b['max_per_package']} per package; {_hedges(b)}); "
+                f"{calls(b)}"
                 if b
                 else "—",
                 _verdict(r["upstream"] <= r["packages"] and r["failed"] == 0),
@@ -663,7 +670,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 "requests for a quarter of them",
                 f"0 failed calls; upstream ≤ one per package per replica (≤ {REPLICAS})",
                 f"**{r['failed']}** failed of {r['calls']}; {r['upstream']} upstream requests "
-                f"for {r['packages']} packages, at most **{r['max_per_package']}** per package; "
+                f"for {r['packages']} packages ({_hedges(r)}), at most "
+                f"**{r['max_per_package']}** per package; "
                 f"{r['calls_done_before_kill']} calls had finished before the kill; p99 "
                 f"{_ms(r['p99_s'])}; shared again {r['recovered_after_restart_s']:.1f} s after "
                 "a restart on the same port",
@@ -816,6 +824,19 @@ def _notes(results: dict[str, Any]) -> list[str]:
             "over the fleet; `fallback_*` are operations answered locally): "
             + "; ".join(shown)
             + "."
+        )
+    killed = sh.get("killed")
+    if killed and killed["max_per_package"] > REPLICAS:
+        hedges = killed.get("fleet_counters", {}).get("hedges_sent", 0)
+        out.append(
+            f"Row 3: {killed['over_one_per_replica']} package(s) got more than {REPLICAS} "
+            f"requests. {hedges} of the {killed['upstream']} requests were hedges (a second "
+            "request within one fetch, `AUTODOCS_HEDGE`, on by default, sent when the first "
+            "has not answered within the adaptive delay: the loopback index shares the "
+            "benchmark's process with 200 concurrent clients, so its answers are slow). "
+            f"Without them, {killed['upstream'] - hedges} requests for {killed['packages']} "
+            f"packages (at most {REPLICAS * killed['packages']}); the request log does not "
+            "say which package a hedge was for."
         )
     rate = sh.get("rate")
     if rate and rate.get("fleet_counters", {}).get("admission_refusals"):
