@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 
 from autodocs_core.config import Settings
@@ -520,24 +521,38 @@ async def shared_hit_core(redis_url: str, packages: int) -> dict[str, Any]:
 
 # -- the run ------------------------------------------------------------------------------------
 
-FULL = {
-    "stampede": 400,
-    "crowd": 50,
-    "hung_packages": 50,
-    "stop_s": 10.0,
-    "outage_s": 55.0,  # earlier successes in the breaker's 30 s window delay its opening
-    "rate_s": 15.0,
-    "hit_packages": 30,
-}
-QUICK = {
-    "stampede": 100,
-    "crowd": 10,
-    "hung_packages": 10,
-    "stop_s": 2.0,
-    "outage_s": 0.0,  # it waits for the breakers and their recovery periods
-    "rate_s": 0.0,  # the rate scenario needs two more fleets: not in the smoke run
-    "hit_packages": 10,
-}
+
+@attrs.frozen
+class Sizes:
+    """How big each scenario is (the full run, or the smoke run's)."""
+
+    stampede: int  # concurrent calls for one package (row 1)
+    crowd: int  # packages, each asked by every replica (rows 2 and 3)
+    hung_packages: int  # packages per stream (row 4)
+    stop_s: float  # how long Redis is stopped (row 4); each stream lasts three times that
+    outage_s: float  # the 503 stream (row 5; 0: not run)
+    rate_s: float  # each rate run (row 6; 0: not run)
+    hit_packages: int  # row 7
+
+
+FULL = Sizes(
+    stampede=400,
+    crowd=50,
+    hung_packages=50,
+    stop_s=10.0,
+    outage_s=55.0,  # earlier successes in the breaker's 30 s window delay its opening
+    rate_s=15.0,
+    hit_packages=30,
+)
+QUICK = Sizes(
+    stampede=100,
+    crowd=10,
+    hung_packages=10,
+    stop_s=2.0,
+    outage_s=0.0,  # it waits for the breakers and their recovery periods
+    rate_s=0.0,  # two more fleets
+    hit_packages=10,
+)
 
 
 async def measure(quick: bool) -> dict[str, Any]:
@@ -564,33 +579,33 @@ async def measure(quick: bool) -> dict[str, Any]:
 
     async with open_lab(shared=True) as lab:
         pool = Pool(NAMES)
-        await timed(shared, "stampede", lab, lambda: stampede(lab, pool, size["stampede"]))
-        await timed(shared, "crowd", lab, lambda: crowd(lab, pool, size["crowd"]))
-        await timed(shared, "killed", lab, lambda: redis_killed(lab, pool, size["crowd"]))
+        await timed(shared, "stampede", lab, lambda: stampede(lab, pool, size.stampede))
+        await timed(shared, "crowd", lab, lambda: crowd(lab, pool, size.crowd))
+        await timed(shared, "killed", lab, lambda: redis_killed(lab, pool, size.crowd))
         await timed(
             shared,
             "hung",
             lab,
-            lambda: redis_hung(lab, pool, size["hung_packages"], size["stop_s"]),
+            lambda: redis_hung(lab, pool, size.hung_packages, size.stop_s),
         )
-        await timed(shared, "hit_mcp", lab, lambda: shared_hit_mcp(lab, pool, size["hit_packages"]))
+        await timed(shared, "hit_mcp", lab, lambda: shared_hit_mcp(lab, pool, size.hit_packages))
         await timed(
-            shared, "hit", lab, lambda: shared_hit_core(lab.fleet.redis_url, size["hit_packages"])
+            shared, "hit", lab, lambda: shared_hit_core(lab.fleet.redis_url, size.hit_packages)
         )
-        if size["outage_s"]:
-            await timed(shared, "outage", lab, lambda: outage(lab, size["outage_s"]))
+        if size.outage_s:
+            await timed(shared, "outage", lab, lambda: outage(lab, size.outage_s))
     if not quick:
         async with open_lab(shared=False) as lab:
             pool = Pool(NAMES)
-            await timed(baseline, "stampede", lab, lambda: stampede(lab, pool, size["stampede"]))
-            await timed(baseline, "crowd", lab, lambda: crowd(lab, pool, size["crowd"]))
-            await timed(baseline, "outage", lab, lambda: outage(lab, size["outage_s"]))
+            await timed(baseline, "stampede", lab, lambda: stampede(lab, pool, size.stampede))
+            await timed(baseline, "crowd", lab, lambda: crowd(lab, pool, size.crowd))
+            await timed(baseline, "outage", lab, lambda: outage(lab, size.outage_s))
         rate_env = {"AUTODOCS_FLEET_RATE": str(FLEET_RATE), "AUTODOCS_VERSIONS_TTL": "0"}
         async with open_lab(shared=True, env=rate_env) as lab:
-            await timed(shared, "rate", lab, lambda: fleet_rate(lab, size["rate_s"]))
+            await timed(shared, "rate", lab, lambda: fleet_rate(lab, size.rate_s))
         async with open_lab(shared=False, env=rate_env) as lab:
-            await timed(baseline, "rate", lab, lambda: fleet_rate(lab, size["rate_s"]))
-    return {"shared": shared, "baseline": baseline, "sizes": size, "seconds": timings}
+            await timed(baseline, "rate", lab, lambda: fleet_rate(lab, size.rate_s))
+    return {"shared": shared, "baseline": baseline, "sizes": attrs.asdict(size), "seconds": timings}
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -837,6 +852,19 @@ def _notes(results: dict[str, Any]) -> list[str]:
             f"Without them, {killed['upstream'] - hedges} requests for {killed['packages']} "
             f"packages (at most {REPLICAS * killed['packages']}); the request log does not "
             "say which package a hedge was for."
+        )
+    hung = sh.get("hung")
+    if hung:
+        w = hung["with_stop"]
+        out.append(
+            f"Row 4: the slowest call took {w['max_s'] * 1000:.0f} ms. A call whose replica "
+            "meets the hung Redis first waits the guard's budget twice (0.25 s for the read, "
+            "0.25 s for the lease: two failures open the guard), so about 0.5 s is added to "
+            "each replica's first call during the stop, and to the call that carries the "
+            "guard's probe every 2 s. With "
+            f"{w['calls']} calls, p99 is the {'slowest' if w['calls'] < 200 else 'second slowest'}"
+            " call: the target is met or missed by those few calls (`fallback_timeout` below "
+            "counts them)."
         )
     rate = sh.get("rate")
     if rate and rate.get("fleet_counters", {}).get("admission_refusals"):
