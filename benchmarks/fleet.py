@@ -863,8 +863,8 @@ def _notes(results: dict[str, Any]) -> list[str]:
             "each replica's first call during the stop, and 0.25 s to the call that carries "
             "the guard's probe every 2 s. With "
             f"{w['calls']} calls, p99 is the {'slowest' if w['calls'] < 200 else 'second slowest'}"
-            " call: the target is met or missed by those few calls (`fallback_timeout` below "
-            "counts them)."
+            " call: the target is met or missed by those few calls (`fallback_timeout` among the "
+            "counters above counts them)."
         )
     rate = sh.get("rate")
     if rate and rate.get("fleet_counters", {}).get("admission_refusals"):
