@@ -85,7 +85,8 @@ def bench(session: nox.Session) -> None:
     """
     # Compiled bytecode, as a normal install has: the start-up timing must not include
     # compiling our dependencies (or the peer's) from source on every start.
-    sync(session, "bench", extras=("mcp",), compile_bytecode=True)
+    # The redis extra: the fleet suite's replicas share a redis-server (it skips without one).
+    sync(session, "bench", extras=("mcp", "redis"), compile_bytecode=True)
     args = list(session.posargs)
     # The start-up measurement times our server as a user installs it: not editable (so our
     # own modules are bytecode-compiled too, not compiled from source on every start) and

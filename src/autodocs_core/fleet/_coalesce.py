@@ -156,13 +156,20 @@ class Coalescer:
         while True:
             lease = await state.acquire_lease(key, lease_ttl)
             if lease is not None:
-                if saw_holder:
-                    # The previous holder may have stored the value just before letting go.
+                if saw_holder or lease.shared:
+                    # The previous holder may have stored the value just before letting go:
+                    # after a takeover, and also between our first look and this lease (on a
+                    # shared server, another replica's whole fetch fits between two round
+                    # trips; a local state has no await between them).
                     value = await get()
                     if value is not None:
                         await state.release(lease)
-                        self._waited += 1
+                        if saw_holder:
+                            self._waited += 1
+                        else:
+                            self._hits += 1
                         return value
+                if saw_holder:
                     self._takeovers += 1
                 return await self._lead(key, lease, fetch, ttl, lease_ttl, bound)
             saw_holder = True
