@@ -59,17 +59,25 @@ async def crowd(n: int, call: Callable[[int], Awaitable[None]]) -> None:
             tg.start_soon(call, i)
 
 
+async def spread_first_calls(
+    index: FaultIndex, states: list[SharedState], n: int = 20
+) -> list[ServiceParts]:
+    """*n* concurrent first calls for one old attrs version, spread over one replica per state."""
+    async with replicas(index, *states) as parts:
+        versions: list[str] = []
+
+        async def call(i: int) -> None:
+            found = await parts[i % len(parts)].lookup.find("attrs", "<26")
+            versions.append(found.docs.version)
+
+        await crowd(n, call)
+    assert versions == [OLD] * n  # every call answers
+    return parts
+
+
 async def first_calls_make_one_request_each(states: list[SharedState], projects: Any) -> None:
     async with FaultIndex(projects, per_version_json=True) as index:
-        async with replicas(index, *states) as parts:
-            versions: list[str] = []
-
-            async def call(i: int) -> None:
-                found = await parts[i % len(parts)].lookup.find("attrs", "<26")
-                versions.append(found.docs.version)
-
-            await crowd(20, call)
-        assert versions == [OLD] * 20
+        parts = await spread_first_calls(index, states)
         assert index.paths() == {LIST: 1, DOCS: 1}
         assert sum(p.cache.shared_hits for p in parts) >= 1  # the other replica read it
 
@@ -258,14 +266,7 @@ class TestFakeRedis:
         server = fakeredis.FakeServer()
         async with FaultIndex(projects, per_version_json=True) as index:
             states = [fake_redis_state(server, index.url) for _ in range(2)]
-            async with replicas(index, *states) as parts:
-                versions: list[str] = []
-
-                async def call(i: int) -> None:
-                    versions.append((await parts[i % 2].lookup.find("attrs", "<26")).docs.version)
-
-                await crowd(20, call)
-            assert versions == [OLD] * 20
+            await spread_first_calls(index, states)
             assert index.paths() == {LIST: 1, DOCS: 1}
         for s in states:
             assert s.statistics().fallback_total == 0
@@ -279,14 +280,7 @@ class TestFakeRedis:
         server.connected = False
         async with FaultIndex(projects, per_version_json=True) as index:
             states = [fake_redis_state(server, index.url) for _ in range(2)]
-            async with replicas(index, *states) as parts:
-                versions: list[str] = []
-
-                async def call(i: int) -> None:
-                    versions.append((await parts[i % 2].lookup.find("attrs", "<26")).docs.version)
-
-                await crowd(20, call)
-            assert versions == [OLD] * 20
+            await spread_first_calls(index, states)
             assert index.paths()[LIST] <= 2 and index.paths()[DOCS] <= 2
             assert all(s.statistics().fallback_total > 0 for s in states)
 
