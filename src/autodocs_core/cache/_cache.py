@@ -369,8 +369,8 @@ class DocsCache:
         naming the cache schema and the stored-at time (so freshness is read without
         inflating).
 
-        With *soon*, the file is written behind the answer (the value is derived from
-        shared content and safe there).
+        With *soon*, the file is written behind the answer (for a value derived from content
+        stored already, such as the latest documentation built from its version list).
 
         Returns:
             ``(whether the persistent level took it, the shared form)``.

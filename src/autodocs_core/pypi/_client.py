@@ -17,7 +17,7 @@ import random
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import attrs
@@ -332,14 +332,9 @@ class IndexClient:
             if shared is None:
                 return await fetch(on_sent)
             attempts += 1
-            admission = await self._admit(shared, host, breaker, attempts, deadline)
-            try:
-                body = await fetch(on_sent)
-            except BaseException as exc:
-                await _report(shared, host, admission, exc)
-                raise
-            await _report(shared, host, admission, None)
-            return body
+            return await self._admitted(
+                shared, host, breaker, attempts, deadline, lambda: fetch(on_sent)
+            )
 
         async def attempt() -> Body:
             if hedge is None:
@@ -398,21 +393,16 @@ class IndexClient:
         shared = self.shared
         attempts = 0
 
+        async def send() -> RangeBody:
+            self.requests += 1
+            return await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
+
         async def attempt() -> RangeBody:
             nonlocal attempts
             attempts += 1
             if shared is None:
-                self.requests += 1
-                return await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
-            admission = await self._admit(shared, host, breaker, attempts, deadline)
-            self.requests += 1
-            try:
-                body = await self.http.get_range(url, start=start, end=end, max_bytes=max_bytes)
-            except BaseException as exc:
-                await _report(shared, host, admission, exc)
-                raise
-            await _report(shared, host, admission, None)
-            return body
+                return await send()
+            return await self._admitted(shared, host, breaker, attempts, deadline, send)
 
         async def guarded() -> RangeBody:
             if shared is None:
@@ -518,6 +508,25 @@ class IndexClient:
         raise min(race.errors.items())[1]
 
     # -- the fleet ----------------------------------------------------------------------------
+
+    async def _admitted(
+        self,
+        shared: SharedState,
+        host: str,
+        breaker: CircuitBreaker,
+        attempt: int,
+        deadline: Deadline,
+        send: Callable[[], Awaitable[_T]],
+    ) -> _T:
+        """Send one upstream attempt once the fleet admits it, and report how it went."""
+        admission = await self._admit(shared, host, breaker, attempt, deadline)
+        try:
+            result = await send()
+        except BaseException as exc:
+            await _report(shared, host, admission, exc)
+            raise
+        await _report(shared, host, admission, None)
+        return result
 
     async def _admit(
         self,
@@ -742,6 +751,8 @@ class IndexClient:
             ),
         )
 
+
+_T = TypeVar("_T")
 
 _MAX_ADMISSION_WAITS = 1000
 """Rate-limit waits one attempt makes at most (each until its turn; the deadline ends it)."""
